@@ -1,0 +1,1 @@
+"""Strongroom: a privacy vault."""

@@ -1,0 +1,258 @@
+"""The keyring: the key hierarchy of DESIGN.md, over a root-key provider and a key store.
+
+::
+
+    root key (KMS provider: local key file, HSM)
+      └─ KEK per (purpose, region, collection, version), stored wrapped by the root
+           ├─ purpose "data":  data keys (DEKs), stored wrapped by the KEK
+           │     persons:   one per subject (erasure = destroy it)
+           │     incidents: one per month of ``received_at`` (retention = destroy it)
+           └─ purpose "index": the root of the blind-index field keys (HKDF per field)
+
+Every data key has a 16-byte id that travels in each ciphertext and names its KEK row, and
+so its version: opening never tries keys in turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from strongroom.crypto._blind import BlindIndexer
+from strongroom.crypto._keys import DataKey
+from strongroom.crypto._keystore import SCOPE_MONTH, SCOPE_SUBJECT, KeyStore
+from strongroom.crypto.hazmat import (
+    AEAD_KEY_BYTES,
+    AEAD_NONCE_BYTES,
+    aead_decrypt,
+    aead_encrypt,
+    aead_for,
+    random_bytes,
+)
+from strongroom.crypto.kms import RootKeyProvider
+from strongroom.errors import KeyringError
+
+_KEK_AAD = b"strongroom/kek/v1\x00"
+_DEK_AAD = b"strongroom/dek/v1\x00"
+_CACHE_SIZE = 4096
+
+
+def _ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Kek:
+    __slots__ = ("aead", "id", "key_id", "version")
+
+    def __init__(self, id_: int, key_id: bytes, version: int, aead: AESGCM) -> None:
+        self.id = id_
+        self.key_id = key_id
+        self.version = version
+        self.aead = aead
+
+
+class Keyring:
+    """Unwraps and creates keys; keeps unwrapped keys in memory only, behind handles."""
+
+    def __init__(
+        self,
+        root: RootKeyProvider,
+        store: KeyStore,
+        *,
+        _now: Callable[[], int] = _ms,
+        _random: Callable[[int], bytes] = random_bytes,
+    ) -> None:
+        self._root = root
+        self._store = store
+        self._now = _now
+        self._random = _random
+        self._keks: dict[tuple[str, str, str], _Kek] = {}
+        self._keks_by_id: dict[int, _Kek] = {}
+        self._indexers: dict[tuple[str, str], BlindIndexer] = {}
+        self._months: dict[tuple[str, str, str], DataKey] = {}
+        self._deks: OrderedDict[bytes, DataKey] = OrderedDict()
+
+    @property
+    def root_key_id(self) -> str:
+        return self._root.key_id
+
+    # -- key-encryption keys -------------------------------------------------------------
+    def _kek(self, purpose: str, region: str, collection: str, *, create: bool = True) -> _Kek:
+        cache_key = (purpose, region, collection)
+        kek = self._keks.get(cache_key)
+        if kek is not None:
+            return kek
+        row = self._store.find_kek(purpose, region, collection)
+        if row is None:
+            if not create:
+                raise KeyringError(f"no {purpose} key for region {region!r}, {collection}")
+            material = self._random(AEAD_KEY_BYTES)
+            key_id = self._random(16)
+            self._store.insert_kek(
+                {
+                    "key_id": key_id,
+                    "purpose": purpose,
+                    "region": region,
+                    "collection": collection,
+                    "version": 1,
+                    "root_key_id": self._root.key_id,
+                    "wrapped": self._root.wrap(material, _KEK_AAD + key_id),
+                    "state": "active",
+                    "created_at": self._now(),
+                }
+            )
+            row = self._store.find_kek(purpose, region, collection)
+            if row is None:  # pragma: no cover - the insert above or a racing writer made it
+                raise KeyringError("a key-encryption key could not be created")
+        kek = self._load_kek(row)
+        self._keks[cache_key] = kek
+        return kek
+
+    def _load_kek(self, row: Any) -> _Kek:
+        if row.root_key_id != self._root.key_id:
+            raise KeyringError("a key-encryption key is wrapped by another root key")
+        material = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
+        kek = _Kek(row.id, row.key_id, row.version, aead_for(material))
+        self._keks_by_id[row.id] = kek
+        return kek
+
+    def _kek_by_id(self, kek_id: int) -> _Kek:
+        kek = self._keks_by_id.get(kek_id)
+        if kek is None:
+            row = self._store.kek_by_id(kek_id)
+            if row is None:
+                raise KeyringError("unknown key-encryption key")
+            kek = self._load_kek(row)
+        return kek
+
+    def regions(self, collection: str) -> list[str]:
+        """Regions whose keys this node holds for ``collection``."""
+        return self._store.regions(collection)
+
+    # -- data keys -----------------------------------------------------------------------
+    def _wrap_dek(self, kek: _Kek, key_id: bytes, material: bytes) -> bytes:
+        nonce = self._random(AEAD_NONCE_BYTES)
+        return nonce + aead_encrypt(kek.aead, nonce, material, _DEK_AAD + key_id + kek.key_id)
+
+    def new_subject_key(
+        self, region: str, collection: str, subject_id: bytes
+    ) -> tuple[DataKey, dict[str, Any]]:
+        """A fresh per-subject data key with id ``subject_id`` and its key-store row.
+
+        The row is not written: the caller saves it (:meth:`save_keys`) before it commits
+        any record sealed with the key.
+        """
+        kek = self._kek("data", region, collection)
+        material = self._random(AEAD_KEY_BYTES)
+        row = {
+            "key_id": subject_id,
+            "kek": kek.id,
+            "scope": SCOPE_SUBJECT,
+            "scope_ref": None,
+            "wrapped": self._wrap_dek(kek, subject_id, material),
+            "created_at": self._now(),
+            "destroyed_at": None,
+        }
+        return DataKey(subject_id, material), row
+
+    def save_keys(self, rows: list[dict[str, Any]]) -> None:
+        self._store.insert_deks(rows)
+
+    def forget_keys(self, key_ids: list[bytes]) -> None:
+        """Delete data keys that no committed record uses (an aborted write's keys)."""
+        self._store.delete_deks(key_ids)
+        for k in key_ids:
+            self._deks.pop(k, None)
+
+    def month_key(self, region: str, collection: str, month: str) -> DataKey:
+        """The data key of (region, collection, month ``YYYY-MM``), created on first use."""
+        cache_key = (region, collection, month)
+        key = self._months.get(cache_key)
+        if key is not None:
+            return key
+        kek = self._kek("data", region, collection)
+        row = self._store.month_dek(kek.id, month)
+        if row is None:
+            key_id = self._random(16)
+            material = self._random(AEAD_KEY_BYTES)
+            created = self._store.try_insert_dek(
+                {
+                    "key_id": key_id,
+                    "kek": kek.id,
+                    "scope": SCOPE_MONTH,
+                    "scope_ref": month,
+                    "wrapped": self._wrap_dek(kek, key_id, material),
+                    "created_at": self._now(),
+                    "destroyed_at": None,
+                }
+            )
+            if created:
+                key = DataKey(key_id, material)
+                self._months[cache_key] = key
+                return key
+            row = self._store.month_dek(kek.id, month)
+            if row is None:  # pragma: no cover - another writer just made it
+                raise KeyringError("a month key could not be created")
+        key = self._unwrap_row(row)
+        self._months[cache_key] = key
+        return key
+
+    def _unwrap_row(self, row: Any) -> DataKey:
+        if row.wrapped is None:
+            raise KeyringError("the data key was destroyed")
+        kek = self._kek_by_id(row.kek)
+        material = aead_decrypt(
+            kek.aead,
+            row.wrapped[:AEAD_NONCE_BYTES],
+            row.wrapped[AEAD_NONCE_BYTES:],
+            _DEK_AAD + row.key_id + kek.key_id,
+        )
+        if material is None:
+            raise KeyringError("a data key does not open under its key-encryption key")
+        return DataKey(row.key_id, material)
+
+    def data_key(self, key_id: bytes) -> DataKey:
+        """The data key named in a ciphertext (cached; raises KeyringError if unknown)."""
+        key = self._deks.get(key_id)
+        if key is not None:
+            self._deks.move_to_end(key_id)
+            return key
+        row = self._store.dek(key_id)
+        if row is None:
+            raise KeyringError("unknown data key")
+        key = self._unwrap_row(row)
+        self._deks[key_id] = key
+        if len(self._deks) > _CACHE_SIZE:
+            self._deks.popitem(last=False)
+        return key
+
+    def remember(self, key: DataKey) -> None:
+        """Cache a key this process just made, so opening it needs no key-store read."""
+        self._deks[key.key_id] = key
+        if len(self._deks) > _CACHE_SIZE:
+            self._deks.popitem(last=False)
+
+    # -- blind indexes -------------------------------------------------------------------
+    def blind_indexer(self, region: str, collection: str, *, create: bool = True) -> BlindIndexer:
+        cache_key = (region, collection)
+        ix = self._indexers.get(cache_key)
+        if ix is None:
+            kek = self._kek("index", region, collection, create=create)
+            # the index KEK's unwrapped material is the index root; re-unwrap to get bytes
+            row = self._store.kek_by_id(kek.id)
+            if row is None:  # pragma: no cover
+                raise KeyringError("unknown index key")
+            root = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
+            ix = BlindIndexer(root, region=region, collection=collection, version=kek.version)
+            self._indexers[cache_key] = ix
+        return ix
+
+    def __repr__(self) -> str:
+        return f"Keyring(root={self._root!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("key handles cannot be pickled")

@@ -1,0 +1,154 @@
+"""The key store: wrapped key-encryption keys and data keys, in their own database.
+
+It is never the record database, so a backup or copy of the records carries no keys, and
+destroying a data key here (erasure, retention) is not undone by restoring records.
+
+Tables::
+
+    kek  id | key_id (16) | purpose (data|index) | region | collection | version
+         | root_key_id | wrapped (root provider's wrap) | state | created_at
+    dek  key_id (16, PK) | kek (-> kek.id) | scope (1 subject, 2 month) | scope_ref (YYYY-MM)
+         | wrapped (nonce 12 ‖ AES-256-GCM(KEK, key 32) ‖ tag 16; NULL once destroyed)
+         | created_at | destroyed_at
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from strongroom.errors import KeyringError
+
+keys_metadata = sa.MetaData()
+
+kek_table = sa.Table(
+    "kek",
+    keys_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.LargeBinary(16), nullable=False, unique=True),
+    sa.Column("purpose", sa.String(8), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("collection", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("root_key_id", sa.String(64), nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("purpose", "region", "collection", "version", name="kek_scope"),
+)
+
+SCOPE_SUBJECT = 1
+SCOPE_MONTH = 2
+
+dek_table = sa.Table(
+    "dek",
+    keys_metadata,
+    sa.Column("key_id", sa.LargeBinary(16), primary_key=True),
+    sa.Column("kek", sa.Integer, nullable=False),
+    sa.Column("scope", sa.SmallInteger, nullable=False),
+    sa.Column("scope_ref", sa.String(7), nullable=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("destroyed_at", sa.BigInteger, nullable=True),
+    sa.Index("dek_month", "kek", "scope_ref", unique=True),
+    sqlite_with_rowid=False,
+)
+
+
+class KeyStore:
+    """Reads and writes wrapped keys. It never sees an unwrapped key."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def find_kek(self, purpose: str, region: str, collection: str) -> sa.Row[Any] | None:
+        q = (
+            sa.select(kek_table)
+            .where(
+                kek_table.c.purpose == purpose,
+                kek_table.c.region == region,
+                kek_table.c.collection == collection,
+                kek_table.c.state == "active",
+            )
+            .order_by(kek_table.c.version.desc())
+            .limit(1)
+        )
+        return self._one(q)
+
+    def kek_by_id(self, kek_id: int) -> sa.Row[Any] | None:
+        return self._one(sa.select(kek_table).where(kek_table.c.id == kek_id))
+
+    def insert_kek(self, row: dict[str, Any]) -> bool:
+        """Insert a KEK; False if another writer created that scope first."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(kek_table.insert(), row)
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return True
+
+    def regions(self, collection: str) -> list[str]:
+        q = (
+            sa.select(kek_table.c.region)
+            .where(kek_table.c.collection == collection, kek_table.c.purpose == "index")
+            .distinct()
+            .order_by(kek_table.c.region)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return [r[0] for r in conn.execute(q)]
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
+    def dek(self, key_id: bytes) -> sa.Row[Any] | None:
+        return self._one(sa.select(dek_table).where(dek_table.c.key_id == key_id))
+
+    def month_dek(self, kek_id: int, month: str) -> sa.Row[Any] | None:
+        return self._one(
+            sa.select(dek_table).where(
+                dek_table.c.kek == kek_id,
+                dek_table.c.scope == SCOPE_MONTH,
+                dek_table.c.scope_ref == month,
+            )
+        )
+
+    def insert_deks(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(dek_table.insert(), list(rows))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+
+    def try_insert_dek(self, row: dict[str, Any]) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(dek_table.insert(), row)
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return True
+
+    def delete_deks(self, key_ids: Iterable[bytes]) -> None:
+        ids = list(key_ids)
+        if not ids:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(dek_table.delete().where(dek_table.c.key_id.in_(ids)))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+
+    def _one(self, q: sa.Select[Any]) -> sa.Row[Any] | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(q).first()
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc

@@ -1,0 +1,144 @@
+"""Reads and writes of sealed records and blind-index rows. Only the Vault calls this."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from strongroom.errors import StoreError
+from strongroom.store._tables import (
+    STATE_CURRENT,
+    STATE_DELETED,
+    STATE_SUPERSEDED,
+    blind_index,
+    imports,
+    records,
+)
+
+_R = records.c
+_BATCH = 500  # bound for IN (...) lists
+
+
+class RecordStore:
+    """SQLAlchemy Core over the record database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def begin(self) -> Any:
+        """A transaction (context manager yielding a connection)."""
+        return self.engine.begin()
+
+    # -- writes (inside the caller's transaction) ----------------------------------------
+    def insert_records(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(records.insert(), list(rows))
+
+    def insert_tokens(self, conn: sa.Connection, rows: Sequence[tuple[int, bytes]]) -> None:
+        if not rows:
+            return
+        # distinct (token, record) pairs: a value indexed twice (say, in two fields) is one row
+        uniq = list(dict.fromkeys(rows))
+        conn.execute(blind_index.insert(), [{"token": t, "record_id": r} for t, r in uniq])
+
+    def delete_tokens(self, conn: sa.Connection, rows: Iterable[tuple[int, bytes]]) -> None:
+        for t, r in dict.fromkeys(rows):
+            conn.execute(
+                blind_index.delete().where(
+                    blind_index.c.token == t, blind_index.c.record_id == r
+                )
+            )
+
+    def set_state(self, conn: sa.Connection, record_id: bytes, version: int, state: int) -> None:
+        conn.execute(
+            records.update()
+            .where(_R.id == record_id, _R.version == version)
+            .values(state=state)
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+    def ids_for_tokens(self, tokens: Sequence[int]) -> list[bytes]:
+        out: list[bytes] = []
+        try:
+            with self.engine.connect() as conn:
+                for i in range(0, len(tokens), _BATCH):
+                    chunk = list(dict.fromkeys(tokens[i : i + _BATCH]))
+                    q = sa.select(blind_index.c.record_id).where(blind_index.c.token.in_(chunk))
+                    out.extend(r[0] for r in conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+        return list(dict.fromkeys(out))
+
+    def tokens_present(self, conn: sa.Connection, tokens: Sequence[int]) -> dict[int, list[bytes]]:
+        found: dict[int, list[bytes]] = {}
+        for i in range(0, len(tokens), _BATCH):
+            chunk = list(dict.fromkeys(tokens[i : i + _BATCH]))
+            q = sa.select(blind_index.c.token, blind_index.c.record_id).where(
+                blind_index.c.token.in_(chunk)
+            )
+            for t, r in conn.execute(q):
+                found.setdefault(t, []).append(r)
+        return found
+
+    def current(self, collection: str, ids: Sequence[bytes]) -> list[sa.Row[Any]]:
+        """The current (not superseded, not deleted) version of each id in ``collection``."""
+        out: list[sa.Row[Any]] = []
+        try:
+            with self.engine.connect() as conn:
+                for i in range(0, len(ids), _BATCH):
+                    q = sa.select(records).where(
+                        _R.id.in_(ids[i : i + _BATCH]),
+                        _R.collection == collection,
+                        _R.state == STATE_CURRENT,
+                    )
+                    out.extend(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+        order = {rid: n for n, rid in enumerate(ids)}
+        out.sort(key=lambda r: order[r.id])
+        return out
+
+    def versions(self, collection: str, record_id: bytes) -> list[sa.Row[Any]]:
+        q = (
+            sa.select(records)
+            .where(_R.id == record_id, _R.collection == collection)
+            .order_by(_R.version)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+
+    def counts(self) -> dict[str, int]:
+        q = (
+            sa.select(_R.collection, sa.func.count())
+            .where(_R.state == STATE_CURRENT)
+            .group_by(_R.collection)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return {c: int(n) for c, n in conn.execute(q)}
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+
+    # -- imports -------------------------------------------------------------------------
+    def import_state(self, import_id: str) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(imports).where(imports.c.id == import_id)).first()
+
+    def save_import_state(self, conn: sa.Connection, row: dict[str, Any]) -> None:
+        exists = conn.execute(
+            sa.select(imports.c.id).where(imports.c.id == row["id"])
+        ).first()
+        if exists:
+            conn.execute(imports.update().where(imports.c.id == row["id"]).values(**row))
+        else:
+            conn.execute(imports.insert(), row)
+
+
+__all__ = ["STATE_CURRENT", "STATE_DELETED", "STATE_SUPERSEDED", "RecordStore"]

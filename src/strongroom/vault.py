@@ -1,0 +1,473 @@
+"""The Vault: the one pipeline every read and write of a record goes through.
+
+API, CLI, web pages and batch jobs call :class:`Vault`; none of them touches the store or the
+keys directly. Every call takes an :class:`~strongroom.Actor` and a
+:class:`~strongroom.Purpose` (policy decisions and the audit log hook in here in later
+layers). Records are sealed one AEAD call per version (see :mod:`strongroom.crypto._sealed`)
+and found only through blind indexes: no call falls back to scanning sealed data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from strongroom._access import Actor, Purpose, check_call
+from strongroom._ids import id_of, new_record_id, ref_of
+from strongroom.config import VaultConfig, check_layout
+from strongroom.crypto import Keyring, KeyStore, open_record, record_aad, seal_record
+from strongroom.crypto.kms import LocalKeyFile, create_key_file
+from strongroom.crypto.kms._local import Argon2Params
+from strongroom.errors import (
+    ConfigError,
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    StoreError,
+    StrongroomError,
+    ValidationError,
+)
+from strongroom.schema import Collection, IndexSpec, Record, builtin_collection
+from strongroom.store import (
+    KEYS,
+    RECORDS,
+    STATE_CURRENT,
+    STATE_DELETED,
+    STATE_SUPERSEDED,
+    RecordStore,
+    check_reachable,
+    is_current,
+    make_engine,
+    upgrade,
+)
+
+BUILTIN_COLLECTIONS = ("person", "incident")
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One opened record version, as the Vault releases it."""
+
+    collection: str
+    ref: str
+    version: int
+    region: str
+    fields: dict[str, Any]
+    created_at: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "ref": self.ref,
+            "version": self.version,
+            "region": self.region,
+            "fields": self.fields,
+        }
+
+
+@dataclass
+class Prepared:
+    """A record sealed and ready to write: its row, its index tokens, any new key rows."""
+
+    row: dict[str, Any]
+    tokens: list[tuple[int, bytes]]
+    unique: list[tuple[str, str, int]] = field(default_factory=list)  # (index, value, token)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Vault:
+    """Open with :meth:`open` (or create with :meth:`init`); close when done."""
+
+    def __init__(
+        self,
+        config: VaultConfig,
+        keyring: Keyring,
+        store: RecordStore,
+        keystore: KeyStore,
+        collections: Mapping[str, Collection] | None = None,
+    ) -> None:
+        self.config = config
+        self._keyring = keyring
+        self._store = store
+        self._keystore = keystore
+        self.collections: dict[str, Collection] = dict(
+            collections or {n: Collection(builtin_collection(n)) for n in BUILTIN_COLLECTIONS}
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        data_dir: Path,
+        keys_dir: Path,
+        passphrase: str,
+        *,
+        database_url: str | None = None,
+        keystore_url: str | None = None,
+        argon2: Argon2Params | None = None,
+    ) -> Vault:
+        """Create a vault: a new root key in ``keys_dir``, databases migrated to head."""
+        check_layout(data_dir, keys_dir)
+        if (data_dir / "vault.toml").exists():
+            raise ConfigError(f"{data_dir} already holds a vault")
+        if (keys_dir / "root.key").exists():
+            raise ConfigError(f"{keys_dir} already holds a root key; use a new keys directory")
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        create_key_file(keys_dir, passphrase, argon2=argon2)
+        root = LocalKeyFile(keys_dir, passphrase)
+        default = VaultConfig.default_for(data_dir, root.key_id)
+        config = VaultConfig(
+            database_url or default.database_url,
+            keystore_url or default.keystore_url,
+            root.key_id,
+        )
+        if config.database_url == config.keystore_url:
+            shutil.rmtree(keys_dir)
+            raise ConfigError("the key store must not be the record database")
+        engines = (make_engine(config.database_url), make_engine(config.keystore_url))
+        try:
+            upgrade(engines[0], RECORDS)
+            upgrade(engines[1], KEYS)
+        finally:
+            for e in engines:
+                e.dispose()
+        config.write(data_dir)
+        return cls.open(data_dir, keys_dir, passphrase, _root=root)
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, keys_dir: Path, passphrase: str, *, _root: LocalKeyFile | None = None
+    ) -> Vault:
+        check_layout(data_dir, keys_dir)
+        config = VaultConfig.read(data_dir)
+        root = _root or LocalKeyFile(keys_dir, passphrase)
+        if root.key_id != config.root_key_id:
+            raise ConfigError("the root key in the keys directory is not this vault's root key")
+        engine = make_engine(config.database_url)
+        kengine = make_engine(config.keystore_url, secure_delete=True)
+        check_reachable(engine)
+        check_reachable(kengine)
+        if not is_current(engine, RECORDS) or not is_current(kengine, KEYS):
+            raise StoreError("the vault's databases are not migrated; run 'strongroom init'")
+        keystore = KeyStore(kengine)
+        return cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
+
+    def close(self) -> None:
+        self._store.engine.dispose()
+        self._keystore.engine.dispose()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers -------------------------------------------------------------------------
+    def collection(self, name: str) -> Collection:
+        try:
+            return self.collections[name]
+        except KeyError:
+            raise ValidationError.single(
+                "collection", f"unknown collection (known: {', '.join(self.collections)})"
+            ) from None
+
+    def _id(self, ref: str) -> bytes:
+        try:
+            return id_of(ref)
+        except (ValueError, AttributeError, TypeError):
+            raise ValidationError.single("ref", "must be a record reference (a UUID)") from None
+
+    def prepare(
+        self, coll: Collection, rec: Record, record_id: bytes, version: int, new_keys: list[Any]
+    ) -> Prepared:
+        """Seal ``rec`` and compute its tokens. New subject keys go into ``new_keys``."""
+        region = rec["region"]
+        kr = self._keyring
+        if coll.spec.key_scope == "subject":
+            if version == 1:
+                key, krow = kr.new_subject_key(region, coll.name, record_id)
+                new_keys.append(krow)
+                kr.remember(key)
+            else:
+                key = kr.data_key(record_id)
+        else:
+            key = kr.month_key(region, coll.name, coll.month_of(rec))
+        aad = record_aad(coll.name, record_id, region, version, coll.version)
+        sealed = seal_record(key, coll.canonical(rec), aad)
+        ix = kr.blind_indexer(region, coll.name)
+        tokens: list[tuple[int, bytes]] = []
+        unique: list[tuple[str, str, int]] = []
+        for spec in coll.spec.indexes:
+            for value in coll.values_of(spec, rec):
+                t = ix.token(spec.name, value)
+                tokens.append((t, record_id))
+                if spec.unique:
+                    unique.append((spec.name, value, t))
+        row = {
+            "id": record_id,
+            "version": version,
+            "collection": coll.name,
+            "region": region,
+            "schema_version": coll.version,
+            "sealed": sealed,
+            "created_at": _now_ms(),
+            "state": STATE_CURRENT,
+        }
+        return Prepared(row, tokens, unique)
+
+    def open_row(self, row: Any) -> RecordView:
+        """Open one stored version (raises the opaque OpenError if it does not open)."""
+        coll = self.collection(row.collection)
+        aad = record_aad(row.collection, row.id, row.region, row.version, row.schema_version)
+        data = open_record(self._keyring.data_key, row.sealed, aad)
+        return RecordView(
+            row.collection,
+            ref_of(row.id),
+            row.version,
+            row.region,
+            coll.from_canonical(data, row.region),
+            row.created_at,
+        )
+
+    def conflicts(
+        self, coll: Collection, prepared: Sequence[Prepared], conn: sa.Connection
+    ) -> dict[int, FieldError]:
+        """Indices into ``prepared`` whose unique values another record already holds."""
+        wanted = [(i, name, value, t) for i, p in enumerate(prepared) for name, value, t in p.unique]
+        if not wanted:
+            return {}
+        present = self._store.tokens_present(conn, [t for *_, t in wanted])
+        out: dict[int, FieldError] = {}
+        for i, name, value, t in wanted:
+            for rid in present.get(t, ()):
+                if rid == prepared[i].row["id"]:
+                    continue
+                for row in self._store.current(coll.name, [rid]):
+                    other = self.open_row(row)
+                    if value in coll.values_of(coll.indexes[name], other.fields):
+                        out[i] = FieldError(
+                            coll.indexes[name].fields[0],
+                            f"another {coll.name} record already has this value",
+                        )
+        return out
+
+    def check_refs(self, coll: Collection, rec: Record) -> None:
+        """Every ``ref`` field must name a current record of its collection."""
+        errors: list[FieldError] = []
+        for f in coll.spec.fields:
+            if f.type == "object" and f.name in rec:
+                items = rec[f.name] if f.list else [rec[f.name]]
+                for i, item in enumerate(items):
+                    for sub in f.fields:
+                        if sub.type == "ref" and sub.name in item:
+                            path = f"{f.name}[{i}].{sub.name}" if f.list else f"{f.name}.{sub.name}"
+                            if not self._store.current(sub.collection or "", [id_of(item[sub.name])]):
+                                errors.append(FieldError(path, "no such record"))
+        if errors:
+            raise ValidationError(errors)
+
+    def _write(self, coll: Collection, prep: Prepared, new_keys: list[Any], old: Any = None,
+               old_tokens: Sequence[tuple[int, bytes]] = ()) -> None:  # fmt: skip
+        """Keys first (their own store), then the record and its tokens in one transaction."""
+        self._keyring.save_keys(new_keys)
+        try:
+            with self._store.begin() as conn:
+                clash = self.conflicts(coll, [prep], conn)
+                if clash:
+                    raise ConflictError(list(clash.values()))
+                if old is not None:
+                    self._store.set_state(conn, old.id, old.version, STATE_SUPERSEDED)
+                    self._store.delete_tokens(conn, old_tokens)
+                self._store.insert_records(conn, [prep.row])
+                self._store.insert_tokens(conn, prep.tokens)
+        except (StrongroomError, SQLAlchemyError) as exc:
+            self._keyring.forget_keys([k["key_id"] for k in new_keys])
+            if isinstance(exc, SQLAlchemyError):
+                raise StoreError("the record could not be written") from exc
+            raise
+
+    def _current_row(self, coll: Collection, ref: str) -> Any:
+        rows = self._store.current(coll.name, [self._id(ref)])
+        if not rows:
+            raise NotFoundError(f"no current {coll.name} record {ref}")
+        return rows[0]
+
+    # -- the public calls ----------------------------------------------------------------
+    def put(
+        self, collection: str, fields: Mapping[str, Any], *, actor: Actor, purpose: Purpose
+    ) -> RecordView:
+        """Create a record; returns it as stored (normalised). Nothing is written on error."""
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        rec = coll.validate(fields)
+        self.check_refs(coll, rec)
+        new_keys: list[Any] = []
+        prep = self.prepare(coll, rec, new_record_id(), 1, new_keys)
+        self._write(coll, prep, new_keys)
+        return RecordView(coll.name, ref_of(prep.row["id"]), 1, rec["region"], rec,
+                          prep.row["created_at"])  # fmt: skip
+
+    def get(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> RecordView:
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        return self.open_row(self._current_row(coll, ref))
+
+    def history(
+        self, collection: str, ref: str, *, actor: Actor, purpose: Purpose
+    ) -> list[RecordView]:
+        """Every stored version of a record, oldest first (deleted ones included)."""
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        rows = self._store.versions(coll.name, self._id(ref))
+        if not rows:
+            raise NotFoundError(f"no {coll.name} record {ref}")
+        return [self.open_row(r) for r in rows]
+
+    def update(
+        self,
+        collection: str,
+        ref: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: Actor,
+        purpose: Purpose,
+    ) -> RecordView:
+        """Write a new version with ``changes`` applied (``None`` clears a field).
+
+        The old version is kept (superseded) until retention removes it.
+        """
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        row = self._current_row(coll, ref)
+        old = self.open_row(row)
+        rec = coll.validate(changes, partial_of=old.fields)
+        if rec["region"] != old.region:
+            raise ValidationError.single(
+                "region", "cannot change; a record stays in the region whose keys seal it"
+            )
+        self.check_refs(coll, rec)
+        old_tokens = self.prepare_tokens(coll, old.fields, row.id)
+        prep = self.prepare(coll, rec, row.id, row.version + 1, [])
+        self._write(coll, prep, [], row, old_tokens)
+        return RecordView(coll.name, ref, row.version + 1, rec["region"], rec,
+                          prep.row["created_at"])  # fmt: skip
+
+    def delete(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> None:
+        """Mark the record deleted and drop it from every index (versions kept until
+        retention; erasure by key destruction is a separate, audited operation)."""
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        row = self._current_row(coll, ref)
+        old = self.open_row(row)
+        tokens = self.prepare_tokens(coll, old.fields, row.id)
+        try:
+            with self._store.begin() as conn:
+                self._store.set_state(conn, row.id, row.version, STATE_DELETED)
+                self._store.delete_tokens(conn, tokens)
+        except SQLAlchemyError as exc:
+            raise StoreError("the record could not be deleted") from exc
+
+    def prepare_tokens(self, coll: Collection, rec: Record, record_id: bytes) -> list[tuple[int, bytes]]:
+        ix = self._keyring.blind_indexer(rec["region"], coll.name)
+        return [(ix.token(n, v), record_id) for n, v in coll.index_values(rec)]
+
+    def find(
+        self,
+        collection: str,
+        criteria: Mapping[str, str],
+        *,
+        actor: Actor,
+        purpose: Purpose,
+        regions: Sequence[str] | None = None,
+    ) -> list[RecordView]:
+        """Exact-match search through a blind index whose fields are exactly ``criteria``.
+
+        ``regions`` limits the search to those regions (default: every region whose keys
+        this node holds). Candidates are opened and compared, so token collisions never
+        surface.
+        """
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        spec, values = self._match_index(coll, criteria)
+        wanted = set(values)
+        held = self._keyring.regions(coll.name)
+        targets = held if regions is None else [r for r in regions if r in held]
+        tokens: list[int] = []
+        for region in targets:
+            ix = self._keyring.blind_indexer(region, coll.name, create=False)
+            tokens.extend(ix.token(spec.name, v) for v in values)
+        ids = self._store.ids_for_tokens(tokens)
+        out = []
+        for row in self._store.current(coll.name, ids):
+            view = self.open_row(row)
+            if wanted & set(coll.values_of(spec, view.fields)):
+                out.append(view)
+        return out
+
+    def incidents_of(
+        self, person_ref: str, *, actor: Actor, purpose: Purpose
+    ) -> list[RecordView]:
+        """Every current incident that names the person as a party."""
+        self._id(person_ref)
+        return self.find(
+            "incident", {"parties.person": person_ref}, actor=actor, purpose=purpose
+        )
+
+    def _match_index(
+        self, coll: Collection, criteria: Mapping[str, str]
+    ) -> tuple[IndexSpec, list[str]]:
+        if not criteria:
+            raise ValidationError.single("criteria", "give at least one field to search by")
+        aliases = {"phone": "phones", "person": "parties.person"}
+        crit = {aliases.get(k, k): v for k, v in criteria.items()}
+        for spec in coll.spec.indexes:
+            if set(spec.fields) == set(crit):
+                normalised: dict[str, Any] = {}
+                errors: list[FieldError] = []
+                for path in spec.fields:
+                    try:
+                        normalised[path] = self._normalise_path(coll, path, crit[path])
+                    except ValidationError as exc:
+                        errors.extend(exc.errors)
+                if errors:
+                    raise ValidationError(errors)
+                if len(spec.fields) == 1:
+                    return spec, [normalised[spec.fields[0]]]
+                return spec, ["\x1f".join(normalised[p] for p in spec.fields)]
+        searchable = ", ".join("+".join(ix.fields) for ix in coll.spec.indexes)
+        raise ValidationError.single(
+            "criteria", f"no index covers that combination (searchable: {searchable})"
+        )
+
+    def _normalise_path(self, coll: Collection, path: str, value: Any) -> str:
+        from strongroom.schema import FIELD_TYPES
+
+        head, _, rest = path.partition(".")
+        f = coll.field(head)
+        if f is None:  # pragma: no cover - index specs are checked at load
+            raise ValidationError.single(path, "unknown field")
+        if rest:
+            f = next(s for s in f.fields if s.name == rest)
+        return str(FIELD_TYPES[f.type](value, f, path))
+
+    def counts(self) -> dict[str, int]:
+        """Current records per collection (no contents)."""
+        return self._store.counts()
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    @property
+    def store(self) -> RecordStore:
+        return self._store
