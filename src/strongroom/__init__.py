@@ -1,1 +1,40 @@
-"""Strongroom: a privacy vault."""
+"""Strongroom: a privacy vault for identity and police incident records.
+
+Records are sealed at rest with keys that never sit in the database, found only through
+keyed blind indexes, and read or written only through :class:`Vault`, with an actor and a
+stated purpose on every call.
+"""
+
+from strongroom._access import Actor, Purpose
+from strongroom.errors import (
+    AccessError,
+    ConfigError,
+    ConflictError,
+    FieldError,
+    KeyringError,
+    NotFoundError,
+    OpenError,
+    PassphraseError,
+    StoreError,
+    StrongroomError,
+    ValidationError,
+)
+from strongroom.vault import RecordView, Vault
+
+__all__ = [
+    "AccessError",
+    "Actor",
+    "ConfigError",
+    "ConflictError",
+    "FieldError",
+    "KeyringError",
+    "NotFoundError",
+    "OpenError",
+    "PassphraseError",
+    "Purpose",
+    "RecordView",
+    "StoreError",
+    "StrongroomError",
+    "ValidationError",
+    "Vault",
+]

@@ -22,7 +22,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from strongroom._access import Actor, Purpose, check_call
 from strongroom._ids import id_of, new_record_id, ref_of
 from strongroom.config import VaultConfig, check_layout
-from strongroom.crypto import Keyring, KeyStore, open_record, record_aad, seal_record
+from strongroom.crypto import (
+    Keyring,
+    KeyStore,
+    open_record,
+    record_aad,
+    seal_record,
+    sealed_key_id,
+)
 from strongroom.crypto.kms import LocalKeyFile, create_key_file
 from strongroom.crypto.kms._local import Argon2Params
 from strongroom.errors import (
@@ -459,6 +466,36 @@ class Vault:
         if rest:
             f = next(s for s in f.fields if s.name == rest)
         return str(FIELD_TYPES[f.type](value, f, path))
+
+    def resolve_unique(
+        self,
+        collection: str,
+        index: str,
+        values: Sequence[str],
+        *,
+        actor: Actor,
+        purpose: Purpose,
+    ) -> dict[str, str]:
+        """Map normalised values of a unique index to the references of their records."""
+        check_call(actor, purpose)
+        coll = self.collection(collection)
+        spec = coll.indexes[index]
+        if not values:
+            return {}
+        tokens: list[int] = []
+        for region in self._keyring.regions(coll.name):
+            ix = self._keyring.blind_indexer(region, coll.name, create=False)
+            tokens.extend(ix.token(spec.name, v) for v in values)
+        rows = self._store.current(coll.name, self._store.ids_for_tokens(tokens))
+        self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
+        wanted = set(values)
+        out: dict[str, str] = {}
+        for row in rows:
+            view = self.open_row(row)
+            for v in coll.values_of(spec, view.fields):
+                if v in wanted:
+                    out[v] = view.ref
+        return out
 
     def counts(self) -> dict[str, int]:
         """Current records per collection (no contents)."""

@@ -230,6 +230,13 @@ class Keyring:
             self._deks.popitem(last=False)
         return key
 
+    def preload(self, key_ids: list[bytes]) -> None:
+        """Unwrap many data keys with one key-store read (bulk opening)."""
+        missing = [k for k in dict.fromkeys(key_ids) if k not in self._deks]
+        for row in self._store.deks(missing):
+            if row.wrapped is not None:
+                self.remember(self._unwrap_row(row))
+
     def remember(self, key: DataKey) -> None:
         """Cache a key this process just made, so opening it needs no key-store read."""
         self._deks[key.key_id] = key

@@ -108,6 +108,17 @@ class KeyStore:
     def dek(self, key_id: bytes) -> sa.Row[Any] | None:
         return self._one(sa.select(dek_table).where(dek_table.c.key_id == key_id))
 
+    def deks(self, key_ids: Sequence[bytes]) -> list[sa.Row[Any]]:
+        out: list[sa.Row[Any]] = []
+        try:
+            with self.engine.connect() as conn:
+                for i in range(0, len(key_ids), 500):
+                    q = sa.select(dek_table).where(dek_table.c.key_id.in_(key_ids[i : i + 500]))
+                    out.extend(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+        return out
+
     def month_dek(self, kek_id: int, month: str) -> sa.Row[Any] | None:
         return self._one(
             sa.select(dek_table).where(

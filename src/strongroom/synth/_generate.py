@@ -53,7 +53,14 @@ _MIN_PARTY_AGE: Final = 16  # years between the youngest party's birth and the i
 
 @dataclass(frozen=True, slots=True)
 class SynthPerson:
-    """One synthetic identity record (all strings, ready for an importer)."""
+    """One synthetic identity record (strings, ready for an importer).
+
+    ``resident_id`` is an 18-character GB 11643-1999 number; ``phones`` holds 1-3 mainland
+    mobile numbers, mostly ``"13812345678"``, sometimes ``"+86 138 1234 5678"`` or
+    ``"138-1234-5678"``; ``date_of_birth`` is ``YYYY-MM-DD`` and ``sex`` is ``"M"``/``"F"``,
+    both agreeing with the ID; ``region`` is the province-level code of the ID's address code
+    (``"110000"``).
+    """
 
     name: str
     resident_id: str
@@ -66,7 +73,12 @@ class SynthPerson:
 
 @dataclass(frozen=True, slots=True)
 class SynthIncident:
-    """One synthetic police incident record; ``parties`` are ``(resident_id, role)`` pairs."""
+    """One synthetic police incident record.
+
+    ``received_at`` is ISO 8601 with a ``+08:00`` offset; ``parties`` are
+    ``(resident_id, role)`` pairs; ``case_ref`` looks like ``"A110105-2019-000123"`` (shared
+    by follow-up reports); ``region`` is the first party's region.
+    """
 
     received_at: str
     channel: str
@@ -136,10 +148,11 @@ def _static() -> _Static:
     seq_weights = _WEIGHTS[14:17]
 
     # County-level codes only: codes ending in "00" are provinces or prefectures, which never
-    # appear in a real resident ID. Order follows Faker's list (deterministic).
+    # appear in a real resident ID. Order follows Faker's list (deterministic). Membership
+    # tests against a frozenset are fine; nothing iterates over a set.
     grouped: dict[str, list[str]] = {}
     for code in _SsnProvider.area_codes:
-        if code.endswith("00"):
+        if code.endswith("00") or code in T.EXCLUDED_AREA_CODES:
             continue
         grouped.setdefault(code[:2], []).append(code)
     unknown = sorted(set(grouped) - set(T.PROVINCES))
