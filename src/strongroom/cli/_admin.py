@@ -1,0 +1,109 @@
+"""``strongroom init`` and ``strongroom status``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from strongroom.cli._io import note, print_json, redact_url, stdout, warn
+from strongroom.cli._options import JsonFlag, settings_of
+from strongroom.config import check_layout
+from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+from strongroom.vault import Vault
+
+
+def init(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STRONGROOM_DATABASE_URL",
+            help="Record database (sqlite:///... or postgresql://...). "
+            "Default: records.db in the data directory.",
+            show_default=False,
+        ),
+    ] = None,
+    keystore_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STRONGROOM_KEYSTORE_URL",
+            help="Key store database; must not be the record database. "
+            "Default: keystore.db in the data directory.",
+            show_default=False,
+        ),
+    ] = None,
+    fast_kdf: Annotated[
+        bool,
+        typer.Option(
+            "--fast-kdf",
+            help="UNSAFE: derive the passphrase key with cheap Argon2 parameters. "
+            "For throwaway test and demo vaults only, never for real data.",
+        ),
+    ] = False,
+) -> None:
+    """Create a vault: a new root key in the keys directory, databases in the data directory.
+
+    Asks for the passphrase twice unless it comes from --passphrase-file or
+    STRONGROOM_PASSPHRASE. The keys directory must not be inside the data directory.
+    """
+    s = settings_of(ctx)
+    check_layout(s.data, s.keys)  # refuse before asking for a passphrase
+    passphrase = s.passphrase(confirm=True)
+    argon2 = UNSAFE_FAST_ARGON2 if fast_kdf else None
+    with Vault.init(
+        s.data,
+        s.keys,
+        passphrase,
+        database_url=database_url,
+        keystore_url=keystore_url,
+        argon2=argon2,
+    ) as vault:
+        config = vault.config
+    out = stdout()
+    out.print(Text("Created a Strongroom vault.", style="bold green"))
+    out.print(Text(f"  data directory:  {s.data.resolve()}"))
+    out.print(Text(f"  keys directory:  {s.keys.resolve()}  (root.key)"))
+    out.print(Text(f"  record database: {redact_url(config.database_url)}"))
+    out.print(Text(f"  key store:       {redact_url(config.keystore_url)}"))
+    out.print(
+        Text(
+            "Keep the keys directory and the passphrase apart from the data and its backups: "
+            "without both, the records cannot be opened."
+        )
+    )
+    if fast_kdf:
+        warn("--fast-kdf: the root key is protected by cheap key derivation; throwaway use only")
+
+
+def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Show where the vault is and how many current records each collection holds."""
+    s = settings_of(ctx)
+    with s.open_vault() as vault:
+        counts = vault.counts()
+        names = list(vault.collections)
+        config = vault.config
+    per_collection = {name: counts.get(name, 0) for name in names}
+    per_collection.update(counts)
+    where = {
+        "data_dir": str(s.data.resolve()),
+        "keys_dir": str(s.keys.resolve()),
+        "database_url": redact_url(config.database_url),
+        "keystore_url": redact_url(config.keystore_url),
+        "root_key_id": config.root_key_id,
+    }
+    if json_out:
+        print_json({**where, "counts": per_collection})
+        return
+    table = Table(title="Strongroom vault", show_header=False)
+    table.add_column("item", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in where.items():
+        table.add_row(key.replace("_", " "), Text(value))
+    for name, n in per_collection.items():
+        table.add_row(f"{name} records", f"{n:,}")
+    stdout().print(table)
+    if not any(per_collection.values()):
+        note("The vault is empty: see 'strongroom import --help' or 'strongroom demo'.")

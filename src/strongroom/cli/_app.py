@@ -1,0 +1,144 @@
+"""The Typer application: global options, the command tree, and the error boundary.
+
+Every :class:`~strongroom.errors.StrongroomError` that reaches the top is printed as
+``error: <diagnostics>`` on stderr (no traceback) and ends the process with the error's
+``exit_code``; Ctrl-C ends it with 130. Typer's usage errors keep exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from strongroom.cli import _admin, _bulk, _demo, _records
+from strongroom.cli._io import note, report_error
+from strongroom.cli._settings import Settings
+from strongroom.errors import StrongroomError
+
+EXIT_INTERRUPTED = 130
+
+
+class _ErrorBoundary(TyperGroup):
+    """The root command group: maps library errors to a message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StrongroomError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            note("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+app = typer.Typer(
+    cls=_ErrorBoundary,
+    name="strongroom",
+    help="Strongroom: a privacy vault for identity and incident records. Every record is "
+    "sealed; every read and write states who asks and why (--actor, --purpose).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,  # locals may hold passphrases and personal values
+)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            envvar="STRONGROOM_DATA",
+            file_okay=False,
+            metavar="DIR",
+            help="Data directory (vault.toml and, by default, the databases).",
+        ),
+    ] = Path("vault-data"),
+    keys: Annotated[
+        Path,
+        typer.Option(
+            "--keys",
+            envvar="STRONGROOM_KEYS",
+            file_okay=False,
+            metavar="DIR",
+            help="Keys directory (root.key); never inside the data directory.",
+        ),
+    ] = Path("vault-keys"),
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            envvar="STRONGROOM_PASSPHRASE_FILE",
+            exists=True,
+            dir_okay=False,
+            metavar="PATH",
+            help="Read the passphrase from the first line of this file. Otherwise "
+            "STRONGROOM_PASSPHRASE, otherwise a hidden prompt.",
+            show_default=False,
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar="STRONGROOM_ACTOR",
+            metavar="ID",
+            help="Who is asking. Default: your operating-system user name.",
+            show_default=False,
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose",
+            envvar="STRONGROOM_PURPOSE",
+            metavar="CODE",
+            help="Why you are asking (a purpose code such as investigation). "
+            "Required by every command that reads or writes records.",
+            show_default=False,
+        ),
+    ] = None,
+    case_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--case-ref",
+            envvar="STRONGROOM_CASE_REF",
+            metavar="REF",
+            help="The case the purpose is about, where there is one.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Options given before the command name; they apply to every command."""
+    ctx.obj = Settings(data, keys, passphrase_file, actor, purpose, case_ref)
+
+
+_VAULT, _RECORDS, _BULK = "Vault", "Records", "Bulk data"
+
+app.command("init", rich_help_panel=_VAULT)(_admin.init)
+app.command("status", rich_help_panel=_VAULT)(_admin.status)
+app.command("demo", rich_help_panel=_VAULT)(_demo.demo)
+
+app.command("get", rich_help_panel=_RECORDS)(_records.get)
+find_app = typer.Typer(
+    help="Find records by an exact value (through a blind index).", no_args_is_help=True
+)
+find_app.command("person")(_records.find_person)
+find_app.command("incident")(_records.find_incident)
+app.add_typer(find_app, name="find", rich_help_panel=_RECORDS)
+app.command("update", rich_help_panel=_RECORDS)(_records.update)
+app.command("delete", rich_help_panel=_RECORDS)(_records.delete)
+
+app.command("import", rich_help_panel=_BULK)(_bulk.import_records)
+synth_app = typer.Typer(
+    help="Write synthetic (made-up) records for demos, tests and benchmarks.",
+    no_args_is_help=True,
+)
+synth_app.command("persons")(_bulk.synth_persons)
+app.add_typer(synth_app, name="synth", rich_help_panel=_BULK)

@@ -1,0 +1,180 @@
+"""``strongroom demo``: a throwaway vault with synthetic records, imported and searched.
+
+Idempotent: a second run reuses ``demo-vault`` and the data files, and skips an import whose
+collection already holds the records (an interrupted import resumes).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from strongroom._access import Actor, Purpose
+from strongroom.cli._bulk import report_summary, run_import, synthesise
+from strongroom.cli._io import note, record_table, stdout, warn
+from strongroom.cli._options import FileFormat, settings_of
+from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+from strongroom.vault import RecordView, Vault
+
+DEMO_PASSPHRASE = "strongroom-demo-only"  # noqa: S105 - public, documented, demo only
+DEMO_PURPOSE = "demo"
+_MARKER = "synth.json"
+
+
+def _ensure_data(data_dir: Path, persons: int, incidents: int, seed: int) -> tuple[Path, Path]:
+    """Synthesise the files unless this very set is already there (its marker says so).
+
+    Rewriting an unchanged file would make it a new import (imports are keyed by the file's
+    size and modification time) and spoil resuming.
+    """
+    p_file, i_file = data_dir / "persons.csv", data_dir / "incidents.csv"
+    marker = data_dir / _MARKER
+    wanted = {"persons": persons, "incidents": incidents, "seed": seed, "format": "csv"}
+    try:
+        have = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        have = None
+    if have == wanted and p_file.is_file() and i_file.is_file():
+        note(f"reusing the synthetic data in {data_dir}")
+        return p_file, i_file
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.unlink(missing_ok=True)
+    synthesise(persons, incidents, seed, FileFormat.csv, p_file, i_file)
+    marker.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+    note(f"wrote {persons:,} synthetic persons and {incidents:,} incidents to {data_dir}")
+    return p_file, i_file
+
+
+def _first_party(incidents_file: Path) -> str | None:
+    """The resident ID of the first party of the first incident (a person with incidents)."""
+    with incidents_file.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            parties = (row.get("parties") or "").split(";")
+            return parties[0].split(":")[0] or None
+    return None
+
+
+def _timed(label: str, call: Callable[[], list[RecordView]]) -> list[RecordView]:
+    t0 = time.perf_counter()
+    views = call()
+    ms = (time.perf_counter() - t0) * 1000
+    refs = ", ".join(v.ref for v in views[:3]) + (" …" if len(views) > 3 else "")
+    stdout().print(Text(f"  {label:<34} {len(views):>4} match(es) in {ms:6.1f} ms  {refs}"))
+    return views
+
+
+def demo(
+    ctx: typer.Context,
+    persons: Annotated[int, typer.Option("--persons", min=1, help="Synthetic persons.")] = 20000,
+    incidents: Annotated[
+        int, typer.Option("--incidents", min=0, help="Synthetic incidents among them.")
+    ] = 60000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
+    base: Annotated[
+        Path,
+        typer.Option(
+            "--dir", file_okay=False, help="Where demo-vault, demo-vault-keys and demo-data go."
+        ),
+    ] = Path("."),
+) -> None:
+    """Try Strongroom on synthetic data: create a demo vault, import, and search it.
+
+    Creates DIR/demo-vault (keys in DIR/demo-vault-keys, fast UNSAFE key derivation) with
+    the passphrase from STRONGROOM_PASSPHRASE or the documented demo passphrase
+    'strongroom-demo-only', synthesises records into DIR/demo-data, imports them and runs a
+    few searches. Running it again reuses all of it. The global --data and --keys do not
+    apply; --purpose defaults to 'demo'. Never put real data in a demo vault.
+    """
+    s = settings_of(ctx)
+    purpose, actor = s.purpose(fallback=DEMO_PURPOSE), s.actor()
+    vault_dir, keys_dir = base / "demo-vault", base / "demo-vault-keys"
+    passphrase = s.passphrase(fallback=DEMO_PASSPHRASE)
+    out = stdout()
+    out.print(Text("Strongroom demo: synthetic data only, throwaway vault.", style="bold"))
+    if passphrase == DEMO_PASSPHRASE:
+        warn(f"using the demo passphrase '{DEMO_PASSPHRASE}': never for real data")
+    if (vault_dir / "vault.toml").exists():
+        note(f"reusing the demo vault in {vault_dir}")
+        vault = Vault.open(vault_dir, keys_dir, passphrase)
+    else:
+        vault = Vault.init(vault_dir, keys_dir, passphrase, argon2=UNSAFE_FAST_ARGON2)
+        note(f"created the demo vault in {vault_dir} (keys in {keys_dir}, fast key derivation)")
+    with vault:
+        counts = vault.counts()
+        wanted = {"person": persons, "incident": incidents}
+        if any(counts.get(c, 0) < n for c, n in wanted.items()):
+            p_file, i_file = _ensure_data(base / "demo-data", persons, incidents, seed)
+            for coll, path in (("person", p_file), ("incident", i_file)):
+                if counts.get(coll, 0) >= wanted[coll]:
+                    continue
+                summary = run_import(
+                    vault, coll, path, actor=actor, purpose=purpose, again="'strongroom demo'"
+                )
+                report_summary(summary, json_out=False)
+            counts = vault.counts()
+        else:
+            note("the demo vault already holds the records; skipping synthesis and import")
+        out.print(
+            Text(
+                f"vault holds {counts.get('person', 0):,} persons and "
+                f"{counts.get('incident', 0):,} incidents"
+            )
+        )
+        _searches(vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose)
+    out.print(
+        Text(
+            "\nTry it yourself (values are placeholders; refs are real):\n"
+            f"  export STRONGROOM_DATA={vault_dir} STRONGROOM_KEYS={keys_dir} "
+            f"STRONGROOM_PURPOSE={DEMO_PURPOSE}\n"
+            "  strongroom status\n"
+            "  strongroom find person --resident-id ID\n"
+            "  strongroom find incident --person REF --json"
+        )
+    )
+
+
+def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purpose) -> None:
+    """A few searches on a person who has incidents; prints refs, counts and one record."""
+    resident_id = _first_party(incidents_file) if incidents_file.is_file() else None
+    if resident_id is None:
+        note("no demo data file to take an example from; skipping the searches")
+        return
+    out = stdout()
+    out.print(Text("\nSearches (exact match through blind indexes; values not shown):"))
+    found = _timed(
+        "person by resident ID",
+        lambda: vault.find("person", {"resident_id": resident_id}, actor=actor, purpose=purpose),
+    )
+    if not found:
+        return
+    person = found[0]
+    phones = person.fields.get("phones") or []
+    if phones:
+        _timed(
+            "person by phone",
+            lambda: vault.find("person", {"phones": phones[0]}, actor=actor, purpose=purpose),
+        )
+    if person.fields.get("date_of_birth"):
+        crit = {"name": person.fields["name"], "date_of_birth": person.fields["date_of_birth"]}
+        _timed(
+            "person by name + date of birth",
+            lambda: vault.find("person", crit, actor=actor, purpose=purpose),
+        )
+    incidents = _timed(
+        "incidents of that person",
+        lambda: vault.incidents_of(person.ref, actor=actor, purpose=purpose),
+    )
+    case_ref = next((i.fields["case_ref"] for i in incidents if i.fields.get("case_ref")), None)
+    if case_ref:
+        _timed(
+            "incidents by case reference",
+            lambda: vault.find("incident", {"case_ref": case_ref}, actor=actor, purpose=purpose),
+        )
+    out.print(record_table(person, title=f"one example record (synthetic): person {person.ref}"))
