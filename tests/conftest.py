@@ -44,7 +44,9 @@ def vault_dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def vault(backend: str, vault_dirs: tuple[Path, Path], request: pytest.FixtureRequest) -> Iterator[Vault]:
+def vault(
+    backend: str, vault_dirs: tuple[Path, Path], request: pytest.FixtureRequest
+) -> Iterator[Vault]:
     data, keys = vault_dirs
     kwargs = {}
     if backend == "postgres":

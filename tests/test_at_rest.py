@@ -54,9 +54,12 @@ def _hits(roots: list[Path], needles: set[bytes]) -> list[str]:
 
 @pytest.mark.slow
 def test_no_personal_value_in_any_file_at_rest(
-    vault: Vault, backend: str, tmp_path: Path, vault_dirs: tuple[Path, Path],
+    vault: Vault,
+    backend: str,
+    tmp_path: Path,
+    vault_dirs: tuple[Path, Path],
     request: pytest.FixtureRequest,
-) -> None:  # fmt: skip
+) -> None:
     persons = list(generate_persons(1000, seed=2022))
     src = tmp_path / "src"
     src.mkdir()

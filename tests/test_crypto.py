@@ -121,8 +121,9 @@ def test_key_file_round_trip_and_wrong_passphrase(tmp_path: Path) -> None:
         pickle.dumps(root)
 
 
-@pytest.mark.parametrize(("target", "mode"), [("dir", 0o750), ("dir", 0o705), ("file", 0o640),
-                                              ("file", 0o604)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "mode"), [("dir", 0o750), ("dir", 0o705), ("file", 0o640), ("file", 0o604)]
+)
 def test_key_file_readable_by_others_is_refused(tmp_path: Path, target: str, mode: int) -> None:
     keys = tmp_path / "keys"
     create_key_file(keys, "a good passphrase", argon2=UNSAFE_FAST_ARGON2)

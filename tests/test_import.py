@@ -81,8 +81,13 @@ def test_bad_rows_go_to_rejects_and_leave_nothing(vault: Vault, tmp_path: Path) 
     with (tmp_path / "p.csv.rejects.csv").open(encoding="utf-8") as fh:
         rejects = list(csv.DictReader(fh))
     got = {(r["line"], r["field"]) for r in rejects}
-    assert got == {("3", "resident_id"), ("4", "phones[0]"), ("5", "region"),
-                   ("6", "resident_id"), ("8", "row")}  # fmt: skip
+    assert got == {
+        ("3", "resident_id"),
+        ("4", "phones[0]"),
+        ("5", "region"),
+        ("6", "resident_id"),
+        ("8", "row"),
+    }
     text = (tmp_path / "p.csv.rejects.csv").read_text(encoding="utf-8")
     assert "110105194912310021" not in text and "李四" not in text
     assert _count(vault, records) == 2
@@ -126,10 +131,33 @@ def test_interrupted_import_resumes_without_duplicates(vault: Vault, tmp_path: P
 
 def test_incident_naming_unknown_person_is_rejected(vault: Vault, tmp_path: Path) -> None:
     f = tmp_path / "i.csv"
-    _write(f, ["received_at", "channel", "category", "location", "narrative", "parties",
-               "case_ref", "status", "region"],
-           [["2020-01-01T00:00:00+08:00", "call", "fraud", "x", "y",
-             "11010519491231002X:victim", "A-1", "open", "110000"]])  # fmt: skip
+    _write(
+        f,
+        [
+            "received_at",
+            "channel",
+            "category",
+            "location",
+            "narrative",
+            "parties",
+            "case_ref",
+            "status",
+            "region",
+        ],
+        [
+            [
+                "2020-01-01T00:00:00+08:00",
+                "call",
+                "fraud",
+                "x",
+                "y",
+                "11010519491231002X:victim",
+                "A-1",
+                "open",
+                "110000",
+            ]
+        ],
+    )
     s = import_file(vault, "incident", f, **KW)
     assert (s.accepted, s.rejected) == (0, 1)
     text = (tmp_path / "i.csv.rejects.csv").read_text(encoding="utf-8")

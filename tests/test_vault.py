@@ -52,7 +52,7 @@ def test_put_normalises_and_get_returns_it(vault: Vault) -> None:
     "criteria",
     [
         {"resident_id": "11010519491231002X"},
-        {"resident_id": "１１０１０５１９４９１２３１００２ｘ"},
+        {"resident_id": "１１０１０５１９４９１２３１００２ｘ"},  # noqa: RUF001 - full-width on purpose
         {"phones": "13812345678"},
         {"phone": "+86 139 0000 0000"},
         {"name": "王 小明"},
@@ -62,8 +62,18 @@ def test_put_normalises_and_get_returns_it(vault: Vault) -> None:
 )
 def test_find_by_each_index(vault: Vault, criteria: dict[str, str]) -> None:
     r = vault.put("person", PERSON, **KW)
-    vault.put("person", {**PERSON, "resident_id": "440524188001010014", "name": "李四",
-                         "phones": ["13700000000"], "date_of_birth": None, "sex": None}, **KW)  # fmt: skip
+    vault.put(
+        "person",
+        {
+            **PERSON,
+            "resident_id": "440524188001010014",
+            "name": "李四",
+            "phones": ["13700000000"],
+            "date_of_birth": None,
+            "sex": None,
+        },
+        **KW,
+    )
     found = vault.find("person", criteria, **KW)
     assert [f.ref for f in found] == [r.ref]
 
@@ -81,10 +91,16 @@ def test_find_misses_and_bad_criteria(vault: Vault) -> None:
 def test_incidents_of_a_person_and_by_case_ref(vault: Vault) -> None:
     p = vault.put("person", PERSON, **KW)
     inc = {
-        "received_at": "2020-01-02T03:04:05+08:00", "channel": "call", "category": "fraud",
-        "location": "朝阳区", "narrative": "报警人称被骗。", "case_ref": "A110105-2020-000001",
-        "parties": [{"person": p.ref, "role": "victim"}], "status": "open", "region": "110000",
-    }  # fmt: skip
+        "received_at": "2020-01-02T03:04:05+08:00",
+        "channel": "call",
+        "category": "fraud",
+        "location": "朝阳区",
+        "narrative": "报警人称被骗。",
+        "case_ref": "A110105-2020-000001",
+        "parties": [{"person": p.ref, "role": "victim"}],
+        "status": "open",
+        "region": "110000",
+    }
     i1 = vault.put("incident", inc, **KW)
     i2 = vault.put("incident", {**inc, "received_at": "2021-05-01T00:00:00Z"}, **KW)
     assert {x.ref for x in vault.incidents_of(p.ref, **KW)} == {i1.ref, i2.ref}
@@ -93,10 +109,13 @@ def test_incidents_of_a_person_and_by_case_ref(vault: Vault) -> None:
 
 def test_incident_with_unknown_person_is_rejected(vault: Vault) -> None:
     inc = {
-        "received_at": "2020-01-02T03:04:05+08:00", "channel": "call", "category": "fraud",
+        "received_at": "2020-01-02T03:04:05+08:00",
+        "channel": "call",
+        "category": "fraud",
         "parties": [{"person": "01a22758-1ea3-7ddd-951f-1819bda37d38", "role": "victim"}],
-        "status": "open", "region": "110000",
-    }  # fmt: skip
+        "status": "open",
+        "region": "110000",
+    }
     with pytest.raises(ValidationError, match=r"parties\[0\]\.person: no such record"):
         vault.put("incident", inc, **KW)
     assert _rows(vault) == (0, 0)
@@ -182,13 +201,26 @@ def test_every_call_needs_actor_and_purpose(vault: Vault, actor: Any, purpose: A
 
 def test_ciphertext_moved_between_rows_does_not_open(vault: Vault) -> None:
     a = vault.put("person", PERSON, **KW)
-    b = vault.put("person", {**PERSON, "resident_id": "440524188001010014", "phones": [],
-                             "date_of_birth": None, "sex": None}, **KW)  # fmt: skip
+    b = vault.put(
+        "person",
+        {
+            **PERSON,
+            "resident_id": "440524188001010014",
+            "phones": [],
+            "date_of_birth": None,
+            "sex": None,
+        },
+        **KW,
+    )
     with vault.store.engine.begin() as c:
-        sealed_a = c.execute(sa.select(records.c.sealed).where(
-            records.c.id == bytes.fromhex(a.ref.replace("-", "")))).scalar_one()  # fmt: skip
-        c.execute(records.update().where(records.c.id == bytes.fromhex(b.ref.replace("-", "")))
-                  .values(sealed=sealed_a))  # fmt: skip
+        sealed_a = c.execute(
+            sa.select(records.c.sealed).where(records.c.id == bytes.fromhex(a.ref.replace("-", "")))
+        ).scalar_one()
+        c.execute(
+            records.update()
+            .where(records.c.id == bytes.fromhex(b.ref.replace("-", "")))
+            .values(sealed=sealed_a)
+        )
     with pytest.raises(OpenError):
         vault.get("person", b.ref, **KW)
 

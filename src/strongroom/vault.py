@@ -79,13 +79,24 @@ class RecordView:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
-    """A record sealed and ready to write: its row, its index tokens, any new key rows."""
+    """A record sealed and ready to write: its row, its index tokens, its unique values.
 
-    row: dict[str, Any]
+    ``row`` is in the column order of :data:`strongroom.store.RECORD_COLUMNS`.
+    """
+
+    row: tuple[Any, ...]
     tokens: list[tuple[int, bytes]]
     unique: list[tuple[str, str, int]] = field(default_factory=list)  # (index, value, token)
+
+    @property
+    def record_id(self) -> bytes:
+        return bytes(self.row[0])
+
+    @property
+    def created_at(self) -> int:
+        return int(self.row[6])
 
 
 def _now_ms() -> int:
@@ -195,41 +206,41 @@ class Vault:
             raise ValidationError.single("ref", "must be a record reference (a UUID)") from None
 
     def prepare(
-        self, coll: Collection, rec: Record, record_id: bytes, version: int, new_keys: list[Any]
+        self,
+        coll: Collection,
+        rec: Record,
+        record_id: bytes,
+        version: int,
+        new_keys: list[Any],
+        *,
+        remember: bool = True,
     ) -> Prepared:
         """Seal ``rec`` and compute its tokens. New subject keys go into ``new_keys``."""
         region = rec["region"]
         kr = self._keyring
+        name = coll.name
         if coll.spec.key_scope == "subject":
             if version == 1:
-                key, krow = kr.new_subject_key(region, coll.name, record_id)
+                key, krow = kr.new_subject_key(region, name, record_id)
                 new_keys.append(krow)
-                kr.remember(key)
+                if remember:
+                    kr.remember(key)
             else:
                 key = kr.data_key(record_id)
         else:
-            key = kr.month_key(region, coll.name, coll.month_of(rec))
-        aad = record_aad(coll.name, record_id, region, version, coll.version)
+            key = kr.month_key(region, name, coll.month_of(rec))
+        aad = record_aad(name, record_id, region, version, coll.version)
         sealed = seal_record(key, coll.canonical(rec), aad)
-        ix = kr.blind_indexer(region, coll.name)
+        token = kr.blind_indexer(region, name).token
         tokens: list[tuple[int, bytes]] = []
         unique: list[tuple[str, str, int]] = []
-        for spec in coll.spec.indexes:
-            for value in coll.values_of(spec, rec):
-                t = ix.token(spec.name, value)
+        for spec, values_of in coll.index_extractors():
+            for value in values_of(rec):
+                t = token(spec.name, value)
                 tokens.append((t, record_id))
                 if spec.unique:
                     unique.append((spec.name, value, t))
-        row = {
-            "id": record_id,
-            "version": version,
-            "collection": coll.name,
-            "region": region,
-            "schema_version": coll.version,
-            "sealed": sealed,
-            "created_at": _now_ms(),
-            "state": STATE_CURRENT,
-        }
+        row = (record_id, version, name, region, coll.version, sealed, _now_ms(), STATE_CURRENT)
         return Prepared(row, tokens, unique)
 
     def open_row(self, row: Any) -> RecordView:
@@ -246,18 +257,22 @@ class Vault:
             row.created_at,
         )
 
-    def conflicts(
-        self, coll: Collection, prepared: Sequence[Prepared], conn: sa.Connection
+    def unique_clashes(
+        self,
+        coll: Collection,
+        items: Sequence[tuple[bytes, Sequence[tuple[str, str, int]]]],
+        conn: sa.Connection,
     ) -> dict[int, FieldError]:
-        """Indices into ``prepared`` whose unique values another record already holds."""
-        wanted = [(i, name, value, t) for i, p in enumerate(prepared) for name, value, t in p.unique]
+        """Indices into ``items`` (record id, unique values) whose unique values another
+        current record already holds (candidates are opened, so collisions never count)."""
+        wanted = [(i, n, v, t) for i, (_rid, uniq) in enumerate(items) for n, v, t in uniq]
         if not wanted:
             return {}
         present = self._store.tokens_present(conn, [t for *_, t in wanted])
         out: dict[int, FieldError] = {}
         for i, name, value, t in wanted:
             for rid in present.get(t, ()):
-                if rid == prepared[i].row["id"]:
+                if rid == items[i][0]:
                     continue
                 for row in self._store.current(coll.name, [rid]):
                     other = self.open_row(row)
@@ -278,18 +293,26 @@ class Vault:
                     for sub in f.fields:
                         if sub.type == "ref" and sub.name in item:
                             path = f"{f.name}[{i}].{sub.name}" if f.list else f"{f.name}.{sub.name}"
-                            if not self._store.current(sub.collection or "", [id_of(item[sub.name])]):
+                            if not self._store.current(
+                                sub.collection or "", [id_of(item[sub.name])]
+                            ):
                                 errors.append(FieldError(path, "no such record"))
         if errors:
             raise ValidationError(errors)
 
-    def _write(self, coll: Collection, prep: Prepared, new_keys: list[Any], old: Any = None,
-               old_tokens: Sequence[tuple[int, bytes]] = ()) -> None:  # fmt: skip
+    def _write(
+        self,
+        coll: Collection,
+        prep: Prepared,
+        new_keys: list[Any],
+        old: Any = None,
+        old_tokens: Sequence[tuple[int, bytes]] = (),
+    ) -> None:
         """Keys first (their own store), then the record and its tokens in one transaction."""
         self._keyring.save_keys(new_keys)
         try:
             with self._store.begin() as conn:
-                clash = self.conflicts(coll, [prep], conn)
+                clash = self.unique_clashes(coll, [(prep.record_id, prep.unique)], conn)
                 if clash:
                     raise ConflictError(list(clash.values()))
                 if old is not None:
@@ -298,7 +321,7 @@ class Vault:
                 self._store.insert_records(conn, [prep.row])
                 self._store.insert_tokens(conn, prep.tokens)
         except (StrongroomError, SQLAlchemyError) as exc:
-            self._keyring.forget_keys([k["key_id"] for k in new_keys])
+            self._keyring.forget_keys([k[0] for k in new_keys])
             if isinstance(exc, SQLAlchemyError):
                 raise StoreError("the record could not be written") from exc
             raise
@@ -321,8 +344,7 @@ class Vault:
         new_keys: list[Any] = []
         prep = self.prepare(coll, rec, new_record_id(), 1, new_keys)
         self._write(coll, prep, new_keys)
-        return RecordView(coll.name, ref_of(prep.row["id"]), 1, rec["region"], rec,
-                          prep.row["created_at"])  # fmt: skip
+        return RecordView(coll.name, ref_of(prep.record_id), 1, rec["region"], rec, prep.created_at)
 
     def get(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> RecordView:
         check_call(actor, purpose)
@@ -366,8 +388,7 @@ class Vault:
         old_tokens = self.prepare_tokens(coll, old.fields, row.id)
         prep = self.prepare(coll, rec, row.id, row.version + 1, [])
         self._write(coll, prep, [], row, old_tokens)
-        return RecordView(coll.name, ref, row.version + 1, rec["region"], rec,
-                          prep.row["created_at"])  # fmt: skip
+        return RecordView(coll.name, ref, row.version + 1, rec["region"], rec, prep.created_at)
 
     def delete(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> None:
         """Mark the record deleted and drop it from every index (versions kept until
@@ -384,7 +405,9 @@ class Vault:
         except SQLAlchemyError as exc:
             raise StoreError("the record could not be deleted") from exc
 
-    def prepare_tokens(self, coll: Collection, rec: Record, record_id: bytes) -> list[tuple[int, bytes]]:
+    def prepare_tokens(
+        self, coll: Collection, rec: Record, record_id: bytes
+    ) -> list[tuple[int, bytes]]:
         ix = self._keyring.blind_indexer(rec["region"], coll.name)
         return [(ix.token(n, v), record_id) for n, v in coll.index_values(rec)]
 
@@ -421,14 +444,10 @@ class Vault:
                 out.append(view)
         return out
 
-    def incidents_of(
-        self, person_ref: str, *, actor: Actor, purpose: Purpose
-    ) -> list[RecordView]:
+    def incidents_of(self, person_ref: str, *, actor: Actor, purpose: Purpose) -> list[RecordView]:
         """Every current incident that names the person as a party."""
         self._id(person_ref)
-        return self.find(
-            "incident", {"parties.person": person_ref}, actor=actor, purpose=purpose
-        )
+        return self.find("incident", {"parties.person": person_ref}, actor=actor, purpose=purpose)
 
     def _match_index(
         self, coll: Collection, criteria: Mapping[str, str]
@@ -500,6 +519,10 @@ class Vault:
     def counts(self) -> dict[str, int]:
         """Current records per collection (no contents)."""
         return self._store.counts()
+
+    def engines(self) -> tuple[sa.Engine, sa.Engine]:
+        """The record database's and the key store's engines."""
+        return self._store.engine, self._keystore.engine
 
     @property
     def keyring(self) -> Keyring:

@@ -10,13 +10,11 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 
-@dataclass(slots=True)
-class RawRow:
+class RawRow(NamedTuple):
     line: int  # 1-based physical line where the row starts
     end: int  # byte offset just past the row
     data: dict[str, Any] | None
@@ -67,8 +65,12 @@ def read_rows(path: Path, fmt: str, start: int = 0, start_line: int = 0) -> Iter
                     first = lines.line + 1
                     continue
                 if len(values) != len(header):
-                    yield RawRow(first, lines.offset, None,
-                                 f"has {len(values)} columns, the header has {len(header)}")  # fmt: skip
+                    yield RawRow(
+                        first,
+                        lines.offset,
+                        None,
+                        f"has {len(values)} columns, the header has {len(header)}",
+                    )
                 else:
                     yield RawRow(first, lines.offset, dict(zip(header, values, strict=True)))
                 first = lines.line + 1

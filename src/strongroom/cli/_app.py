@@ -14,11 +14,9 @@ import typer
 from typer.core import TyperGroup
 
 from strongroom.cli import _admin, _bulk, _demo, _records
-from strongroom.cli._io import note, report_error
+from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
-
-EXIT_INTERRUPTED = 130
 
 
 class _ErrorBoundary(TyperGroup):

@@ -13,15 +13,23 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 from strongroom._access import Actor, Purpose
 from strongroom.batch._import import ImportSummary, StrictStop, import_file
-from strongroom.cli._io import note, print_json, report_error, stderr, stdout, warn
+from strongroom.cli._io import (
+    EXIT_INTERRUPTED,
+    note,
+    print_json,
+    report_error,
+    stderr,
+    stdout,
+    warn,
+)
 from strongroom.cli._options import CollectionArg, FileFormat, JsonFlag, settings_of
+from strongroom.errors import ConfigError
 from strongroom.synth import (
     SynthPerson,
     generate_incidents,
@@ -32,8 +40,6 @@ from strongroom.synth import (
     write_persons_jsonl,
 )
 from strongroom.vault import Vault
-
-EXIT_INTERRUPTED = 130
 
 
 # -- synth ----------------------------------------------------------------------------------
@@ -54,13 +60,16 @@ def synthesise(
         if fmt is FileFormat.csv
         else (write_persons_jsonl, write_incidents_jsonl)
     )
-    with stderr().status("writing synthetic records"):
-        n = write_p(keep(generate_persons(persons, seed=seed)), persons_out)
-        m = (
-            write_i(generate_incidents(incidents, pairs, seed=seed), incidents_out)
-            if incidents
-            else 0
-        )
+    try:
+        with stderr().status("writing synthetic records"):
+            n = write_p(keep(generate_persons(persons, seed=seed)), persons_out)
+            m = (
+                write_i(generate_incidents(incidents, pairs, seed=seed), incidents_out)
+                if incidents
+                else 0
+            )
+    except OSError as exc:
+        raise ConfigError(f"cannot write {exc.filename}: {exc.strerror}") from exc
     return n, m
 
 
@@ -110,7 +119,7 @@ def synth_persons(
     if fmt is None:
         fmt = (
             FileFormat.jsonl
-            if out and out.suffix.lower() in (".jsonl", ".ndjson")
+            if out and out.suffix.lower() in (".jsonl", ".ndjson", ".json")
             else FileFormat.csv
         )
     out = out or Path(f"persons.{fmt}")
@@ -140,12 +149,11 @@ def run_import(
     Ctrl-C exits with 130 and says how to resume; a strict stop says what was kept.
     """
     size = path.stat().st_size if path.is_file() else 0
-    done = [0]
+    accepted_so_far = 0
     columns = (
         TextColumn("{task.description}", markup=False),
-        BarColumn(),
+        BarColumn(bar_width=20),
         DownloadColumn(),
-        TransferSpeedColumn(),
         TextColumn("{task.fields[accepted]:,} accepted, {task.fields[rejected]:,} rejected"),
         TimeRemainingColumn(),
     )
@@ -153,11 +161,12 @@ def run_import(
         task = bar.add_task(f"{collection} ← {path.name}", total=size, accepted=0, rejected=0)
 
         def progress(position: int, accepted: int, rejected: int) -> None:
-            done[0] = accepted
+            nonlocal accepted_so_far
+            accepted_so_far = accepted
             bar.update(task, completed=position, accepted=accepted, rejected=rejected)
 
         try:
-            return import_file(
+            summary = import_file(
                 vault,
                 collection,
                 path,
@@ -169,6 +178,8 @@ def run_import(
                 batch_size=batch_size,
                 progress=progress,
             )
+            bar.update(task, completed=size, accepted=summary.accepted, rejected=summary.rejected)
+            return summary
         except KeyboardInterrupt:
             bar.stop()
             note(
@@ -179,12 +190,19 @@ def run_import(
         except StrictStop as exc:
             bar.stop()
             kept = (
-                f"{done[0]:,} rows from earlier batches were imported and are kept"
-                if done[0]
-                else "nothing was imported"
+                f"the batches before it were committed ({accepted_so_far:,} rows accepted)"
+                if accepted_so_far
+                else "no batch of this run was committed"
             )
             report_error(exc, f"--strict stopped the import at the first bad row; {kept}.")
             raise typer.Exit(exc.exit_code) from None
+
+
+def _rate(summary: ImportSummary) -> float | None:
+    """Rows per second of this run; unknown after a resume (the counts include earlier runs)."""
+    if summary.seconds <= 0 or summary.resumed_from_line:
+        return None
+    return (summary.accepted + summary.rejected) / summary.seconds
 
 
 def summary_table(summary: ImportSummary) -> Table:
@@ -195,26 +213,30 @@ def summary_table(summary: ImportSummary) -> Table:
     table.add_row("accepted", f"{summary.accepted:,}")
     table.add_row("rejected", f"{summary.rejected:,}")
     if summary.seconds > 0:
-        rows = summary.accepted + summary.rejected
         table.add_row("time", f"{summary.seconds:.1f} s")
-        table.add_row("rate", f"{rows / summary.seconds:,.0f} rows/s")
-    if summary.resumed_from_line:
+    rate = _rate(summary)
+    if rate is not None:
+        table.add_row("rate", f"{rate:,.0f} rows/s")
+    if summary.resumed_from_line and not summary.already_done:
         table.add_row("resumed after line", f"{summary.resumed_from_line:,}")
-    table.add_row("rejects file", Text(summary.rejects_path or "none"))
+    if summary.rejects_path or not summary.rejected:
+        table.add_row("rejects file", Text(summary.rejects_path or "none"))
     return table
 
 
 def report_summary(summary: ImportSummary, json_out: bool) -> None:
     if json_out:
-        doc = summary.to_json()
-        rows = summary.accepted + summary.rejected
-        doc["rows_per_second"] = round(rows / summary.seconds, 1) if summary.seconds > 0 else None
-        print_json(doc)
+        rate = _rate(summary)
+        print_json(
+            {**summary.to_json(), "rows_per_second": None if rate is None else round(rate, 1)}
+        )
     else:
         stdout().print(summary_table(summary))
     if summary.already_done:
         note(f"{summary.source} was already imported into {summary.collection}; nothing to do.")
-    if summary.rejected and not summary.already_done:
+        if summary.rejected:
+            note(f"(that import rejected {summary.rejected:,} row(s); see its rejects file)")
+    elif summary.rejected:
         warn(
             f"{summary.rejected:,} row(s) were rejected; their line, field and reason (never "
             f"the value) are in {summary.rejects_path}"
@@ -225,7 +247,14 @@ def import_records(
     ctx: typer.Context,
     collection: CollectionArg,
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="CSV (with a header) or JSON Lines file.")
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV (with a header) or JSON Lines file.",
+        ),
     ],
     strict: Annotated[
         bool,

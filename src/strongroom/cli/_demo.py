@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from strongroom.cli._bulk import report_summary, run_import, synthesise
 from strongroom.cli._io import note, record_table, stdout, warn
 from strongroom.cli._options import FileFormat, settings_of
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+from strongroom.errors import ConfigError
 from strongroom.vault import RecordView, Vault
 
 DEMO_PASSPHRASE = "strongroom-demo-only"  # noqa: S105 - public, documented, demo only
@@ -41,13 +43,16 @@ def _ensure_data(data_dir: Path, persons: int, incidents: int, seed: int) -> tup
         have = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         have = None
-    if have == wanted and p_file.is_file() and i_file.is_file():
+    if have == wanted and p_file.is_file() and (i_file.is_file() or not incidents):
         note(f"reusing the synthetic data in {data_dir}")
         return p_file, i_file
-    data_dir.mkdir(parents=True, exist_ok=True)
-    marker.unlink(missing_ok=True)
-    synthesise(persons, incidents, seed, FileFormat.csv, p_file, i_file)
-    marker.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        marker.unlink(missing_ok=True)
+        synthesise(persons, incidents, seed, FileFormat.csv, p_file, i_file)
+        marker.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the demo data in {data_dir}: {exc.strerror}") from exc
     note(f"wrote {persons:,} synthetic persons and {incidents:,} incidents to {data_dir}")
     return p_file, i_file
 
@@ -65,8 +70,8 @@ def _timed(label: str, call: Callable[[], list[RecordView]]) -> list[RecordView]
     t0 = time.perf_counter()
     views = call()
     ms = (time.perf_counter() - t0) * 1000
-    refs = ", ".join(v.ref for v in views[:3]) + (" …" if len(views) > 3 else "")
-    stdout().print(Text(f"  {label:<34} {len(views):>4} match(es) in {ms:6.1f} ms  {refs}"))
+    first = f"first: {views[0].ref}" if views else ""
+    stdout().print(Text(f"  {label:<31} {len(views):>3} match(es) {ms:6.1f} ms  {first}"))
     return views
 
 
@@ -127,25 +132,32 @@ def demo(
                 f"{counts.get('incident', 0):,} incidents"
             )
         )
-        _searches(vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose)
+        ref = _searches(vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose)
+    ref = ref or "REF"
     out.print(
         Text(
-            "\nTry it yourself (values are placeholders; refs are real):\n"
-            f"  export STRONGROOM_DATA={vault_dir} STRONGROOM_KEYS={keys_dir} "
-            f"STRONGROOM_PURPOSE={DEMO_PURPOSE}\n"
+            "\nTry it yourself (ID is a placeholder; the reference is real):\n"
+            f"  export STRONGROOM_DATA={shlex.quote(str(vault_dir))} "
+            f"STRONGROOM_KEYS={shlex.quote(str(keys_dir))} STRONGROOM_PURPOSE={purpose.code}"
+            + (f" STRONGROOM_PASSPHRASE={DEMO_PASSPHRASE}" if passphrase == DEMO_PASSPHRASE else "")
+            + "\n"
             "  strongroom status\n"
             "  strongroom find person --resident-id ID\n"
-            "  strongroom find incident --person REF --json"
+            f"  strongroom get person {ref} --history\n"
+            f"  strongroom find incident --person {ref} --json"
         )
     )
 
 
-def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purpose) -> None:
-    """A few searches on a person who has incidents; prints refs, counts and one record."""
+def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purpose) -> str | None:
+    """A few searches on a person who has incidents; prints refs, counts and one record.
+
+    Returns that person's reference.
+    """
     resident_id = _first_party(incidents_file) if incidents_file.is_file() else None
     if resident_id is None:
         note("no demo data file to take an example from; skipping the searches")
-        return
+        return None
     out = stdout()
     out.print(Text("\nSearches (exact match through blind indexes; values not shown):"))
     found = _timed(
@@ -153,7 +165,7 @@ def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purp
         lambda: vault.find("person", {"resident_id": resident_id}, actor=actor, purpose=purpose),
     )
     if not found:
-        return
+        return None
     person = found[0]
     phones = person.fields.get("phones") or []
     if phones:
@@ -178,3 +190,4 @@ def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purp
             lambda: vault.find("incident", {"case_ref": case_ref}, actor=actor, purpose=purpose),
         )
     out.print(record_table(person, title=f"one example record (synthetic): person {person.ref}"))
+    return person.ref

@@ -26,6 +26,7 @@ from strongroom.errors import StrongroomError
 from strongroom.vault import RecordView
 
 PIPE_WIDTH = 160
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 # Columns shown when a search lists records (the whole record is one `get` away).
 LIST_FIELDS: dict[str, tuple[str, ...]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from strongroom.cli._io import list_table, note, print_json, record_table, stdout
 from strongroom.cli._options import CollectionArg, JsonFlag, RefArg, settings_of
@@ -49,7 +50,7 @@ def _show(collection: str, views: list[RecordView], json_out: bool) -> None:
         print_json([v.to_json() for v in views])
     elif views:
         stdout().print(list_table(collection, views))
-        note("Show a whole record with: strongroom get " + collection + " REF")
+        note(f"Show a whole record with: strongroom get {collection} REF")
     else:
         note(f"no {collection} record matches")
 
@@ -181,7 +182,7 @@ def update(
     with s.open_vault() as vault:
         changes = parse_changes(vault.collection(collection), assignments)
         view = vault.update(collection, ref, changes, actor=actor, purpose=purpose)
-    stdout().print(f"updated {view.collection} {view.ref}: now version {view.version}")
+    stdout().print(Text(f"updated {view.collection} {view.ref}: now version {view.version}"))
 
 
 def delete(
@@ -201,4 +202,4 @@ def delete(
         typer.confirm(f"Delete {collection} record {ref}?", abort=True, err=True)
     with s.open_vault() as vault:
         vault.delete(collection, ref, actor=actor, purpose=purpose)
-    stdout().print(f"deleted {collection} {ref}")
+    stdout().print(Text(f"deleted {collection} {ref}"))

@@ -28,9 +28,7 @@ class BlindIndexer:
 
     __slots__ = ("_field_keys", "_root", "collection", "region", "version")
 
-    def __init__(
-        self, index_root: bytes, *, region: str, collection: str, version: int
-    ) -> None:
+    def __init__(self, index_root: bytes, *, region: str, collection: str, version: int) -> None:
         self.region = region
         self.collection = collection
         self.version = version

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.crypto._blind import BlindIndexer
 from strongroom.crypto._keys import DataKey
-from strongroom.crypto._keystore import SCOPE_MONTH, SCOPE_SUBJECT, KeyStore
+from strongroom.crypto._keystore import SCOPE_MONTH, SCOPE_SUBJECT, DekRow, KeyStore
 from strongroom.crypto.hazmat import (
     AEAD_KEY_BYTES,
     AEAD_NONCE_BYTES,
@@ -140,26 +140,19 @@ class Keyring:
 
     def new_subject_key(
         self, region: str, collection: str, subject_id: bytes
-    ) -> tuple[DataKey, dict[str, Any]]:
+    ) -> tuple[DataKey, DekRow]:
         """A fresh per-subject data key with id ``subject_id`` and its key-store row.
 
-        The row is not written: the caller saves it (:meth:`save_keys`) before it commits
-        any record sealed with the key.
+        The row (in :data:`DEK_COLUMNS` order) is not written: the caller saves it
+        (:meth:`save_keys`) before it commits any record sealed with the key.
         """
-        kek = self._kek("data", region, collection)
+        kek = self._keks.get(("data", region, collection)) or self._kek("data", region, collection)
         material = self._random(AEAD_KEY_BYTES)
-        row = {
-            "key_id": subject_id,
-            "kek": kek.id,
-            "scope": SCOPE_SUBJECT,
-            "scope_ref": None,
-            "wrapped": self._wrap_dek(kek, subject_id, material),
-            "created_at": self._now(),
-            "destroyed_at": None,
-        }
+        wrapped = self._wrap_dek(kek, subject_id, material)
+        row = (subject_id, kek.id, SCOPE_SUBJECT, None, wrapped, self._now(), None)
         return DataKey(subject_id, material), row
 
-    def save_keys(self, rows: list[dict[str, Any]]) -> None:
+    def save_keys(self, rows: list[DekRow]) -> None:
         self._store.insert_deks(rows)
 
     def forget_keys(self, key_ids: list[bytes]) -> None:
@@ -180,15 +173,15 @@ class Keyring:
             key_id = self._random(16)
             material = self._random(AEAD_KEY_BYTES)
             created = self._store.try_insert_dek(
-                {
-                    "key_id": key_id,
-                    "kek": kek.id,
-                    "scope": SCOPE_MONTH,
-                    "scope_ref": month,
-                    "wrapped": self._wrap_dek(kek, key_id, material),
-                    "created_at": self._now(),
-                    "destroyed_at": None,
-                }
+                (
+                    key_id,
+                    kek.id,
+                    SCOPE_MONTH,
+                    month,
+                    self._wrap_dek(kek, key_id, material),
+                    self._now(),
+                    None,
+                )
             )
             if created:
                 key = DataKey(key_id, material)

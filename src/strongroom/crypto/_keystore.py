@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from strongroom.errors import KeyringError
+from strongroom.store._bulk import bulk_insert
 
 keys_metadata = sa.MetaData()
 
@@ -56,6 +57,11 @@ dek_table = sa.Table(
     sa.Index("dek_month", "kek", "scope_ref", unique=True),
     sqlite_with_rowid=False,
 )
+
+
+#: a dek row as written: (key_id, kek, scope, scope_ref, wrapped, created_at, destroyed_at)
+DekRow = tuple[bytes, int, int, str | None, bytes, int, int | None]
+DEK_COLUMNS = ("key_id", "kek", "scope", "scope_ref", "wrapped", "created_at", "destroyed_at")
 
 
 class KeyStore:
@@ -128,19 +134,19 @@ class KeyStore:
             )
         )
 
-    def insert_deks(self, rows: Sequence[dict[str, Any]]) -> None:
+    def insert_deks(self, rows: Sequence[DekRow]) -> None:
         if not rows:
             return
         try:
             with self.engine.begin() as conn:
-                conn.execute(dek_table.insert(), list(rows))
+                bulk_insert(conn, "dek", DEK_COLUMNS, rows)
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be written") from exc
 
-    def try_insert_dek(self, row: dict[str, Any]) -> bool:
+    def try_insert_dek(self, row: DekRow) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(dek_table.insert(), row)
+                conn.execute(dek_table.insert(), dict(zip(DEK_COLUMNS, row, strict=True)))
         except IntegrityError:
             return False
         except SQLAlchemyError as exc:

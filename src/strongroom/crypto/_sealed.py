@@ -61,7 +61,9 @@ def record_aad(
     return bytes(out)
 
 
-def seal_record(key: DataKey, plaintext: bytes, aad: bytes, *, _nonce: bytes | None = None) -> bytes:
+def seal_record(
+    key: DataKey, plaintext: bytes, aad: bytes, *, _nonce: bytes | None = None
+) -> bytes:
     """Seal ``plaintext`` under ``key``, bound to ``aad``. ``_nonce`` is a test seam only."""
     nonce = random_bytes(AEAD_NONCE_BYTES) if _nonce is None else _nonce
     if len(nonce) != AEAD_NONCE_BYTES:

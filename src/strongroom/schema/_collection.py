@@ -10,13 +10,12 @@ array's meaning can never drift.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from strongroom.errors import FieldError, ValidationError
+from strongroom.errors import ConfigError, FieldError, ValidationError
 from strongroom.schema._model import CollectionSpec, FieldSpec, IndexSpec
-from strongroom.schema._resident_id import parse_resident_id
 from strongroom.schema._types import FIELD_TYPES
 
 Record = dict[str, Any]
@@ -36,14 +35,19 @@ class Collection:
         for f in spec.fields:
             self._check_type(f)
         self.indexes: dict[str, IndexSpec] = {ix.name: ix for ix in spec.indexes}
+        self._names = frozenset(self._by_name)
+        self._plan = [(f.name, f.required, self._compile(f)) for f in spec.fields]
+        self._agree = [(f.name, f.agrees_with) for f in spec.fields if f.agrees_with]
+        for name, _ in self._agree:
+            if self._by_name[name].type != "resident_id":
+                raise ConfigError(f"{spec.name}.{name}: agrees_with needs a resident_id field")
+        self._extract = [(ix, _extractor(ix)) for ix in spec.indexes]
 
     def _check_type(self, f: FieldSpec) -> None:
         if f.type == "object":
             for sub in f.fields:
                 self._check_type(sub)
         elif f.type not in FIELD_TYPES:
-            from strongroom.errors import ConfigError
-
             raise ConfigError(f"{self.spec.name}.{f.name}: unknown field type {f.type!r}")
 
     def field(self, name: str) -> FieldSpec | None:
@@ -56,43 +60,54 @@ class Collection:
         Collects every failing field into one :class:`ValidationError`.
         """
         errors: list[FieldError] = []
-        unknown = [k for k in raw if k not in self._by_name]
-        for k in sorted(unknown):
-            errors.append(FieldError(str(k)[:64], "unknown field"))
+        if not self._names.issuperset(raw.keys()):
+            unknown = sorted(str(k)[:64] for k in raw if k not in self._names)
+            errors.extend(FieldError(k, "unknown field") for k in unknown)
         out: Record = {}
-        for f in self._fields:
-            if f.name in raw:
-                value = raw[f.name]
-            elif partial_of is not None and f.name in partial_of:
-                out[f.name] = partial_of[f.name]
+        for name, required, fn in self._plan:
+            value = raw.get(name)
+            if value is None and partial_of is not None and name not in raw:
+                if name in partial_of:
+                    out[name] = partial_of[name]
                 continue
-            else:
-                value = None
             if value is None or value == "" or value == []:
-                if f.required:
-                    errors.append(FieldError(f.name, "is required"))
+                if required:
+                    errors.append(FieldError(name, "is required"))
                 continue
             try:
-                out[f.name] = self._value(f, value, f.name)
+                out[name] = fn(value, name)
             except ValidationError as exc:
                 errors.extend(exc.errors)
-        if not errors:
+        if not errors and self._agree:
             self._agreement(out, errors)
         if errors:
             raise ValidationError(errors)
         return out
 
-    def _value(self, f: FieldSpec, value: Any, path: str) -> Any:
-        if f.list:
+    def _compile(self, f: FieldSpec) -> Callable[[Any, str], Any]:
+        """One specialised function per field: normalise a value given at ``path``."""
+        if f.type == "object":
+            one = self._object_fn(f)
+        else:
+            typed = FIELD_TYPES[f.type]
+
+            def one(value: Any, path: str, _f: FieldSpec = f) -> Any:
+                return typed(value, _f, path)
+
+        if not f.list:
+            return one
+        limit = f.max_items
+
+        def many(value: Any, path: str) -> Any:
             if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
                 raise ValidationError.single(path, "must be a list")
-            if len(value) > f.max_items:
-                raise ValidationError.single(path, f"must have at most {f.max_items} items")
+            if len(value) > limit:
+                raise ValidationError.single(path, f"must have at most {limit} items")
             items: list[Any] = []
             errs: list[FieldError] = []
             for i, v in enumerate(value):
                 try:
-                    item = self._one(f, v, f"{path}[{i}]")
+                    item = one(v, f"{path}[{i}]")
                 except ValidationError as exc:
                     errs.extend(exc.errors)
                     continue
@@ -101,42 +116,51 @@ class Collection:
             if errs:
                 raise ValidationError(errs)
             return items
-        return self._one(f, value, path)
 
-    def _one(self, f: FieldSpec, value: Any, path: str) -> Any:
-        if f.type != "object":
-            return FIELD_TYPES[f.type](value, f, path)
-        if not isinstance(value, Mapping):
-            raise ValidationError.single(path, "must be an object")
-        errs: list[FieldError] = []
-        out: dict[str, Any] = {}
+        return many
+
+    def _object_fn(self, f: FieldSpec) -> Callable[[Any, str], Any]:
+        subs = [(s.name, s.required, self._compile(s)) for s in f.fields]
         known = {s.name for s in f.fields}
-        for k in value:
-            if k not in known:
-                errs.append(FieldError(f"{path}.{str(k)[:64]}", "unknown field"))
-        for sub in f.fields:
-            v = value.get(sub.name)
-            if v is None or v == "":
-                if sub.required:
-                    errs.append(FieldError(f"{path}.{sub.name}", "is required"))
-                continue
-            try:
-                out[sub.name] = self._value(sub, v, f"{path}.{sub.name}")
-            except ValidationError as exc:
-                errs.extend(exc.errors)
-        if errs:
-            raise ValidationError(errs)
-        return out
+
+        def obj(value: Any, path: str) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValidationError.single(path, "must be an object")
+            errs = [
+                FieldError(f"{path}.{str(k)[:64]}", "unknown field")
+                for k in value
+                if k not in known
+            ]
+            out: dict[str, Any] = {}
+            for name, required, fn in subs:
+                v = value.get(name)
+                if v is None or v == "":
+                    if required:
+                        errs.append(FieldError(f"{path}.{name}", "is required"))
+                    continue
+                try:
+                    out[name] = fn(v, f"{path}.{name}")
+                except ValidationError as exc:
+                    errs.extend(exc.errors)
+            if errs:
+                raise ValidationError(errs)
+            return out
+
+        return obj
 
     def _agreement(self, rec: Record, errors: list[FieldError]) -> None:
-        for f in self._fields:
-            if not f.agrees_with or f.name not in rec:
+        """Fields that must agree with a resident ID (read from the normalised number)."""
+        for name, others in self._agree:
+            number = rec.get(name)
+            if number is None:
                 continue
-            rid = parse_resident_id(rec[f.name], field=f.name)
-            facts = {"date_of_birth": rid.birth_date.isoformat(), "sex": rid.sex}
-            for other in f.agrees_with:
+            facts = {
+                "date_of_birth": f"{number[6:10]}-{number[10:12]}-{number[12:14]}",
+                "sex": "M" if int(number[16]) % 2 else "F",
+            }
+            for other in others:
                 if other in rec and other in facts and rec[other] != facts[other]:
-                    errors.append(FieldError(other, f"does not agree with {f.name}"))
+                    errors.append(FieldError(other, f"does not agree with {name}"))
 
     def month_of(self, rec: Record) -> str:
         """``YYYY-MM`` of the month field (UTC), for month-scoped keys."""
@@ -169,8 +193,10 @@ class Collection:
             if f.type == "object":
                 names = [s.name for s in f.fields]
                 if f.list:
-                    v = [{n: x for n, x in zip(names, item, strict=True) if x is not None}
-                         for item in v]  # fmt: skip
+                    v = [
+                        {n: x for n, x in zip(names, item, strict=True) if x is not None}
+                        for item in v
+                    ]
                 else:
                     v = {n: x for n, x in zip(names, v, strict=True) if x is not None}
             rec[f.name] = v
@@ -180,26 +206,48 @@ class Collection:
     # -- blind-index values --------------------------------------------------------------
     def index_values(self, rec: Record) -> list[tuple[str, str]]:
         """(index name, normalised value) for every blind-index entry of a record."""
-        out: list[tuple[str, str]] = []
-        for ix in self.spec.indexes:
-            for value in self.values_of(ix, rec):
-                out.append((ix.name, value))
-        return out
+        return [(ix.name, v) for ix, fn in self._extract for v in fn(rec)]
+
+    def index_extractors(self) -> list[tuple[IndexSpec, Callable[[Mapping[str, Any]], list[str]]]]:
+        """(index, function giving a record's values for it), compiled once."""
+        return self._extract
 
     def values_of(self, ix: IndexSpec, rec: Mapping[str, Any]) -> list[str]:
-        parts: list[list[str]] = []
-        for path in ix.fields:
-            vals = _path_values(rec, path)
-            if not vals:
+        return _values_of(ix, rec)
+
+
+def _extractor(ix: IndexSpec) -> Callable[[Mapping[str, Any]], list[str]]:
+    if len(ix.fields) == 1 and "." not in ix.fields[0]:
+        name = ix.fields[0]
+
+        def one(rec: Mapping[str, Any]) -> list[str]:
+            v = rec.get(name)
+            if v is None:
                 return []
-            parts.append(vals)
-        if len(parts) == 1:
-            return parts[0]
-        # composite: every combination (lists in composites are rare; kept bounded)
-        combos = [""]
-        for i, vals in enumerate(parts):
-            combos = [c + (_SEP if i else "") + v for c in combos for v in vals][:64]
-        return combos
+            return v if isinstance(v, list) else [v]
+
+        return one
+
+    def general(rec: Mapping[str, Any]) -> list[str]:
+        return _values_of(ix, rec)
+
+    return general
+
+
+def _values_of(ix: IndexSpec, rec: Mapping[str, Any]) -> list[str]:
+    parts: list[list[str]] = []
+    for path in ix.fields:
+        vals = _path_values(rec, path)
+        if not vals:
+            return []
+        parts.append(vals)
+    if len(parts) == 1:
+        return parts[0]
+    # composite: every combination (lists in composites are rare; kept bounded)
+    combos = [""]
+    for i, vals in enumerate(parts):
+        combos = [c + (_SEP if i else "") + v for c in combos for v in vals][:64]
+    return combos
 
 
 def _path_values(rec: Mapping[str, Any], path: str) -> list[str]:

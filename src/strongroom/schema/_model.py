@@ -18,9 +18,17 @@ from strongroom.errors import ConfigError
 
 KeyScope = Literal["subject", "month"]
 _FIELD_KEYS = {
-    "name", "type", "required", "list", "max_items", "max_length", "choices",
-    "fields", "collection", "agrees_with",
-}  # fmt: skip
+    "name",
+    "type",
+    "required",
+    "list",
+    "max_items",
+    "max_length",
+    "choices",
+    "fields",
+    "collection",
+    "agrees_with",
+}
 
 
 @dataclass(frozen=True, slots=True)

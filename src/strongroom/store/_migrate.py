@@ -44,9 +44,7 @@ def is_current(engine: sa.Engine, branch: str) -> bool:
     head = script.get_revision(f"{branch}@head")
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"version_table": _VERSION_TABLE[branch]}
-            )
+            ctx = MigrationContext.configure(conn, opts={"version_table": _VERSION_TABLE[branch]})
             return head is not None and head.revision in ctx.get_current_heads()
     except SQLAlchemyError as exc:
         raise StoreError("cannot read the database's migration state") from exc

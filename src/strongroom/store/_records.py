@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom.errors import StoreError
+from strongroom.store._bulk import bulk_insert
 from strongroom.store._tables import (
     STATE_CURRENT,
     STATE_DELETED,
@@ -19,6 +20,9 @@ from strongroom.store._tables import (
 )
 
 _R = records.c
+RECORD_COLUMNS = (
+    "id", "version", "collection", "region", "schema_version", "sealed", "created_at", "state",
+)  # fmt: skip
 _BATCH = 500  # bound for IN (...) lists
 
 
@@ -34,30 +38,23 @@ class RecordStore:
         return self.engine.begin()
 
     # -- writes (inside the caller's transaction) ----------------------------------------
-    def insert_records(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(records.insert(), list(rows))
+    def insert_records(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows in :data:`RECORD_COLUMNS` order."""
+        bulk_insert(conn, "records", RECORD_COLUMNS, rows)
 
     def insert_tokens(self, conn: sa.Connection, rows: Sequence[tuple[int, bytes]]) -> None:
-        if not rows:
-            return
         # distinct (token, record) pairs: a value indexed twice (say, in two fields) is one row
-        uniq = list(dict.fromkeys(rows))
-        conn.execute(blind_index.insert(), [{"token": t, "record_id": r} for t, r in uniq])
+        bulk_insert(conn, "blind_index", ("token", "record_id"), list(dict.fromkeys(rows)))
 
     def delete_tokens(self, conn: sa.Connection, rows: Iterable[tuple[int, bytes]]) -> None:
         for t, r in dict.fromkeys(rows):
             conn.execute(
-                blind_index.delete().where(
-                    blind_index.c.token == t, blind_index.c.record_id == r
-                )
+                blind_index.delete().where(blind_index.c.token == t, blind_index.c.record_id == r)
             )
 
     def set_state(self, conn: sa.Connection, record_id: bytes, version: int, state: int) -> None:
         conn.execute(
-            records.update()
-            .where(_R.id == record_id, _R.version == version)
-            .values(state=state)
+            records.update().where(_R.id == record_id, _R.version == version).values(state=state)
         )
 
     # -- reads ---------------------------------------------------------------------------
@@ -132,13 +129,11 @@ class RecordStore:
             return conn.execute(sa.select(imports).where(imports.c.id == import_id)).first()
 
     def save_import_state(self, conn: sa.Connection, row: dict[str, Any]) -> None:
-        exists = conn.execute(
-            sa.select(imports.c.id).where(imports.c.id == row["id"])
-        ).first()
+        exists = conn.execute(sa.select(imports.c.id).where(imports.c.id == row["id"])).first()
         if exists:
             conn.execute(imports.update().where(imports.c.id == row["id"]).values(**row))
         else:
             conn.execute(imports.insert(), row)
 
 
-__all__ = ["STATE_CURRENT", "STATE_DELETED", "STATE_SUPERSEDED", "RecordStore"]
+__all__ = ["RECORD_COLUMNS", "STATE_CURRENT", "STATE_DELETED", "STATE_SUPERSEDED", "RecordStore"]

@@ -84,9 +84,7 @@ def _derive(passphrase: str, salt: bytes, p: Argon2Params) -> bytes:
     )
 
 
-def create_key_file(
-    keys_dir: Path, passphrase: str, *, argon2: Argon2Params | None = None
-) -> Path:
+def create_key_file(keys_dir: Path, passphrase: str, *, argon2: Argon2Params | None = None) -> Path:
     """Create ``keys_dir`` (mode 700) with a new random root key wrapped under ``passphrase``."""
     params = argon2 or Argon2Params()
     if len(passphrase) < 8:
