@@ -587,8 +587,9 @@ def test_import_jsonl_and_batches(vault: Vault, tmp_path: Path) -> None:
     out = tmp_path / "more.jsonl"
     assert runner.invoke(app, ["synth", "persons", "25", "--seed", "903", "--out", str(out)],
                          env=env_for()).exit_code == 0  # fmt: skip
-    summary = vault.json("import", "person", str(out), "--batch-size", "10")
+    summary = vault.json("import", "person", str(out), "--batch-size", "10", "--workers", "2")
     assert (summary["accepted"], summary["rejected"]) == (25, 0)
+    assert summary["workers"] == 2
     assert summary["rows_per_second"] is None or summary["rows_per_second"] > 0
 
 

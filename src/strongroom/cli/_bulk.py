@@ -142,6 +142,7 @@ def run_import(
     rejects: Path | None = None,
     fmt: FileFormat | None = None,
     batch_size: int = 2000,
+    workers: int | None = None,
     again: str = "the same command",
 ) -> ImportSummary:
     """:func:`import_file` with a progress bar on stderr (bytes read, rows accepted/rejected).
@@ -176,6 +177,7 @@ def run_import(
                 rejects_path=rejects,
                 fmt=fmt.value if fmt else None,
                 batch_size=batch_size,
+                workers=workers,
                 progress=progress,
             )
             bar.update(task, completed=size, accepted=summary.accepted, rejected=summary.rejected)
@@ -214,6 +216,7 @@ def summary_table(summary: ImportSummary) -> Table:
     table.add_row("rejected", f"{summary.rejected:,}")
     if summary.seconds > 0:
         table.add_row("time", f"{summary.seconds:.1f} s")
+        table.add_row("workers", str(summary.workers))
     rate = _rate(summary)
     if rate is not None:
         table.add_row("rate", f"{rate:,.0f} rows/s")
@@ -283,6 +286,17 @@ def import_records(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows per committed batch.")
     ] = 2000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="N",
+            help="Processes that validate and seal rows. Default: up to 4 for files of "
+            "4 MiB or more, else 1.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Import a CSV or JSON Lines file into a collection, resumably, with a progress bar.
@@ -304,5 +318,6 @@ def import_records(
             rejects=rejects,
             fmt=fmt,
             batch_size=batch_size,
+            workers=workers,
         )
     report_summary(summary, json_out)

@@ -21,6 +21,7 @@ unknown or destroyed key, bad tag — raises the one opaque :class:`~strongroom.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 
@@ -43,22 +44,34 @@ _AAD_PREFIX = b"strongroom/record/v1"
 _U16 = struct.Struct(">H")
 
 
+def _part(b: bytes) -> bytes:
+    return _U16.pack(len(b)) + b
+
+
+@functools.lru_cache(maxsize=1024)
+def _aad_head(collection: str) -> bytes:
+    return _AAD_PREFIX + _part(collection.encode())
+
+
+@functools.lru_cache(maxsize=4096)
+def _aad_tail(region: str, record_version: int, schema_version: int) -> bytes:
+    return (
+        _part(region.encode())
+        + _part(str(record_version).encode())
+        + _part(str(schema_version).encode())
+    )
+
+
 def record_aad(
     collection: str, record_id: bytes, region: str, record_version: int, schema_version: int
 ) -> bytes:
     """The associated data that binds a sealed record to its place."""
-    parts = (
-        collection.encode(),
-        record_id,
-        region.encode(),
-        str(record_version).encode(),
-        str(schema_version).encode(),
+    return (
+        _aad_head(collection)
+        + _U16.pack(len(record_id))
+        + record_id
+        + _aad_tail(region, record_version, schema_version)
     )
-    out = bytearray(_AAD_PREFIX)
-    for p in parts:
-        out += _U16.pack(len(p))
-        out += p
-    return bytes(out)
 
 
 def seal_record(

@@ -228,6 +228,19 @@ def _extractor(ix: IndexSpec) -> Callable[[Mapping[str, Any]], list[str]]:
 
         return one
 
+    if all("." not in f for f in ix.fields):
+        names = ix.fields
+
+        def joined(rec: Mapping[str, Any]) -> list[str]:
+            parts: list[Any] = [rec.get(n) for n in names]
+            if all(isinstance(p, str) for p in parts):
+                return [_SEP.join(parts)]
+            if any(p is None for p in parts):
+                return []
+            return _values_of(ix, rec)
+
+        return joined
+
     def general(rec: Mapping[str, Any]) -> list[str]:
         return _values_of(ix, rec)
 
