@@ -15,7 +15,8 @@ date           ``YYYY-MM-DD``
 timestamp      ISO 8601 with its zone offset
 sex            ``M`` or ``F``
 choice         one of the declared choices (case-folded)
-code           a reference code such as a case number: ``[A-Za-z0-9][A-Za-z0-9/_.:-]*``
+code           a reference code such as a case number: letters (any script), digits,
+               ``/ _ . : - ( ) [ ]``, starting with a letter or digit
 region         a jurisdiction code: ``[A-Z0-9][A-Z0-9-]{1,15}``
 ref            a record reference (UUID, lower-case)
 object         nested fields (declared under the field)
@@ -45,7 +46,7 @@ from strongroom.schema._text import (
 Normaliser = Callable[[Any, FieldSpec, str], Any]
 
 _REGION = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.:-]*")
+_CODE = re.compile(r"[^\W_][\w/.:()\[\]-]*")
 
 
 def _str(raw: Any, path: str) -> str:
@@ -96,7 +97,7 @@ def _code(raw: Any, spec: FieldSpec, path: str) -> str:
         raise ValidationError.single(path, f"must be at most {limit} characters")
     if not _CODE.fullmatch(v):
         raise ValidationError.single(
-            path, "must be letters, digits and / _ . : - (starting with a letter or digit)"
+            path, "must be letters, digits and / _ . : - ( ) [ ] (starting with a letter or digit)"
         )
     return v
 
