@@ -217,12 +217,28 @@ def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
         yield batch
 
 
-def load_plain(url: str, csv_path: Path, label: str) -> dict[str, Any]:
+INSERT_MODES = ("core", "driver")
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], mode: str) -> None:
+    if mode == "core":  # SQLAlchemy Core executemany
+        conn.execute(table.insert(), rows)
+        return
+    # the vault's own bulk path (driver executemany on SQLite, COPY on PostgreSQL)
+    from strongroom.store._bulk import bulk_insert
+
+    cols = [c.name for c in table.columns]
+    bulk_insert(conn, table.name, cols, [tuple(r[c] for c in cols) for r in rows])
+
+
+def load_plain(url: str, csv_path: Path, label: str, insert: str = "core") -> dict[str, Any]:
     """Create the plaintext tables in ``url`` and load ``csv_path``; time the load.
 
-    Same reader, same per-row validation and normalisation, same batching and executemany as
+    Same reader, same per-row validation and normalisation, same 2000-row transactions as
     :func:`import_file` — only the sealing, the blind-index HMACs and the key store are
-    missing. Table creation is not timed (the vault's migrations are not timed either).
+    missing. Rows go in with SQLAlchemy Core executemany (``insert="core"``) or with the
+    vault's own bulk-insert helper (``"driver"``). Table creation is not timed (the vault's
+    migrations are not timed either).
     """
     engine = make_engine(url)
     try:
@@ -261,16 +277,24 @@ def load_plain(url: str, csv_path: Path, label: str) -> dict[str, Any]:
                 phones.extend({"phone": p, "id": rid} for p in numbers)
             with engine.begin() as conn:
                 if rows:
-                    conn.execute(person_plain.insert(), rows)
+                    _insert(conn, person_plain, rows, insert)
                 if phones:
-                    conn.execute(phone_plain.insert(), phones)
+                    _insert(conn, phone_plain, phones, insert)
             accepted += len(rows)
             ticker.update(accepted + rejected, batch[-1].end / size)
         seconds = time.perf_counter() - t0
         ticker.finish()
     finally:
         engine.dispose()
-    return {"persons": accepted, "rejected": rejected, "seconds": seconds}
+    return {"persons": accepted, "rejected": rejected, "seconds": seconds, "insert": insert}
+
+
+def bulk_helper_available() -> bool:
+    try:
+        from strongroom.store._bulk import bulk_insert  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # -- database back ends ----------------------------------------------------------------------

@@ -33,9 +33,11 @@ from rich.console import Console
 from rich.table import Table
 
 from _common import (
+    INSERT_MODES,
     OUT,
     PASSPHRASE,
     REPO,
+    bulk_helper_available,
     import_kwargs,
     load_plain,
     machine,
@@ -70,7 +72,7 @@ def _rates(run: dict[str, Any], n_bytes: int) -> dict[str, Any]:
     }
 
 
-def run_engine(name: str, csv: Path, workers: int | None) -> dict[str, Any]:
+def run_engine(name: str, csv: Path, workers: int | None, insert: str) -> dict[str, Any]:
     # traversable (not readable) by the postgres user that runs the throwaway cluster
     work = Path(tempfile.mkdtemp(prefix=f"strongroom-bench-{name}-"))
     os.chmod(work, 0o711)  # noqa: S103 - search only, no read: the cluster lives inside
@@ -80,7 +82,7 @@ def run_engine(name: str, csv: Path, workers: int | None) -> dict[str, Any]:
         say(f"[{name}] {backend.describe()}")
         plain_url = backend.new_db("plain")
         say(f"[{name}] baseline: plaintext load of {csv.name}")
-        base = load_plain(plain_url, csv, f"baseline {name}")
+        base = load_plain(plain_url, csv, f"baseline {name} ({insert} inserts)", insert)
         base = _rates(base, backend.bytes_of([plain_url]))
 
         say(f"[{name}] sealed: import_file into a fresh vault ({workers_note(workers)})")
@@ -282,7 +284,7 @@ def bars(results: list[dict[str, Any]], memory: dict[str, Any] | None) -> list[d
             {
                 "bar": f"{label} bytes on disk, sealed / plaintext",
                 "target": f"<= {BAR_BYTES_RATIO}x",
-                "measured": f"{r['ratio_bytes']:.2f}x",
+                "measured": f"{r['ratio_bytes']:.3f}x",
                 "pass": r["ratio_bytes"] <= BAR_BYTES_RATIO,
             }
         )
@@ -325,6 +327,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="import_file(workers=N), if it takes that parameter (default: its own default)",
     )
+    p.add_argument(
+        "--baseline-insert",
+        choices=INSERT_MODES,
+        default="core",
+        help="baseline inserts: SQLAlchemy Core executemany (core, default) or the vault's "
+        "own bulk helper, driver executemany / COPY (driver)",
+    )
     p.add_argument("--_child-import", nargs=3, metavar="PATH", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._child_import:
@@ -333,12 +342,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     engines = parse_engines(args.engines)
+    if args.baseline_insert == "driver" and not bulk_helper_available():
+        p.error("--baseline-insert driver needs strongroom.store._bulk")
     out: Path = args.out.resolve()
     started = machine()
     csv = persons_csv(out, args.persons)
     results = []
     for name in engines:
-        results.append(run_engine(name, csv, args.workers))
+        results.append(run_engine(name, csv, args.workers, args.baseline_insert))
     memory = None
     if not args.skip_memory:
         memory = run_memory(
@@ -347,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
 
     console.print()
     console.print(
-        f"ingest of {args.persons:,} synthetic persons from {shown(csv)}; "
+        f"ingest of {args.persons:,} synthetic persons from {shown(csv)}; baseline inserts: "
+        f"{args.baseline_insert}; "
         f"{workers_note(args.workers)}; {started['cpus']} CPUs, "
         f"load average at start {started['loadavg'][0]}"
     )
@@ -377,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             "persons": args.persons,
             "csv": shown(csv),
             "batch_size": 2000,
+            "baseline_insert": args.baseline_insert,
             "workers_requested": import_kwargs(args.workers).get("workers"),
             "machine": started,
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],

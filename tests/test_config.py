@@ -50,3 +50,28 @@ def test_key_store_must_not_be_the_record_database(tmp_path: Path) -> None:
             keystore_url=url,
             argon2=UNSAFE_FAST_ARGON2,
         )
+
+
+def test_bad_database_url_never_echoes_a_password(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        Vault.init(
+            tmp_path / "d",
+            tmp_path / "k",
+            PASSPHRASE,
+            database_url="nonsense:hunter2",
+            argon2=UNSAFE_FAST_ARGON2,
+        )
+    assert "hunter2" not in str(err.value)
+    assert not (tmp_path / "k" / "root.key").exists()
+
+
+def test_failed_init_leaves_no_root_key_behind(tmp_path: Path) -> None:
+    from strongroom import StoreError
+
+    url = "postgresql://nobody:secret@127.0.0.1:1/none"  # nothing listens on port 1
+    with pytest.raises(StoreError):
+        Vault.init(
+            tmp_path / "d", tmp_path / "k", PASSPHRASE, database_url=url, argon2=UNSAFE_FAST_ARGON2
+        )
+    assert not (tmp_path / "k" / "root.key").exists()
+    Vault.init(tmp_path / "d", tmp_path / "k", PASSPHRASE, argon2=UNSAFE_FAST_ARGON2).close()

@@ -39,7 +39,15 @@ def test_import_persons_and_incidents(vault: Vault, tmp_path: Path, fmt: str) ->
     incs = list(generate_incidents(400, persons, seed=3))
     (write_incidents_csv if fmt == "csv" else write_incidents_jsonl)(incs, inf)
     seen: list[tuple[int, int, int]] = []
-    s = import_file(vault, "person", pf, progress=lambda *a: seen.append(a), batch_size=100, **KW)
+    s = import_file(
+        vault,
+        "person",
+        pf,
+        progress=lambda *a: seen.append(a),
+        batch_size=100,
+        commit_rows=100,
+        **KW,
+    )
     assert (s.accepted, s.rejected) == (300, 0)
     assert seen[-1][0] == pf.stat().st_size and len(seen) == 3
     s2 = import_file(vault, "incident", inf, **KW)
@@ -117,7 +125,9 @@ def test_interrupted_import_resumes_without_duplicates(vault: Vault, tmp_path: P
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        import_file(vault, "person", f, batch_size=100, progress=stop_after_two, **KW)
+        import_file(
+            vault, "person", f, batch_size=100, commit_rows=100, progress=stop_after_two, **KW
+        )
     assert _count(vault, records) == 200
     s = import_file(vault, "person", f, batch_size=100, **KW)
     assert s.resumed_from_line > 1
@@ -162,3 +172,76 @@ def test_incident_naming_unknown_person_is_rejected(vault: Vault, tmp_path: Path
     assert (s.accepted, s.rejected) == (0, 1)
     text = (tmp_path / "i.csv.rejects.csv").read_text(encoding="utf-8")
     assert "parties[0].person" in text and "no person with this resident ID" in text
+
+
+def test_parallel_workers_give_the_same_result(vault: Vault, tmp_path: Path) -> None:
+    persons = list(generate_persons(3000, seed=11))
+    pf, inf = tmp_path / "p.csv", tmp_path / "i.csv"
+    write_persons_csv(persons, pf)
+    write_incidents_csv(generate_incidents(2000, persons, seed=11), inf)
+    s = import_file(vault, "person", pf, workers=2, batch_size=250, commit_rows=1000, **KW)
+    assert (s.accepted, s.rejected, s.workers) == (3000, 0, 2)
+    s = import_file(vault, "incident", inf, workers=2, batch_size=250, **KW)
+    assert (s.accepted, s.rejected) == (2000, 0)
+    for p in persons[::300]:
+        [found] = vault.find("person", {"resident_id": p.resident_id}, **KW)
+        assert found.fields["phones"]
+
+
+def test_copied_or_touched_file_is_not_imported_twice(vault: Vault, tmp_path: Path) -> None:
+    inf = tmp_path / "i.csv"
+    persons = list(generate_persons(50, seed=5))
+    write_persons_csv(persons, tmp_path / "p.csv")
+    import_file(vault, "person", tmp_path / "p.csv", **KW)
+    write_incidents_csv(generate_incidents(60, persons, seed=5), inf)
+    assert import_file(vault, "incident", inf, **KW).accepted == 60
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(inf.read_bytes())
+    again = import_file(vault, "incident", copy, **KW)
+    assert again.already_done
+    assert _count(vault, records) == 110
+
+
+def test_strict_stop_leaves_no_empty_rejects_file(vault: Vault, tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    _write(f, HEADER, [["李四", "110105194912310021", "", "", "", "", "110000"]])
+    with pytest.raises(StrictStop):
+        import_file(vault, "person", f, strict=True, **KW)
+    assert not (tmp_path / "p.csv.rejects.csv").exists()
+
+
+_STRICT_WITH_WORKERS = """
+import sys
+from pathlib import Path
+from strongroom import Actor, Purpose, Vault
+from strongroom.batch import StrictStop, import_file
+from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+from strongroom.synth import generate_persons, write_persons_csv
+
+tmp = Path(sys.argv[1])
+rows = [p for p in generate_persons(6000, seed=1)]
+write_persons_csv(rows, tmp / "p.csv")
+lines = (tmp / "p.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+lines.insert(3000, "x,110105194912310021,,,,,110000\\r\\n")
+(tmp / "p.csv").write_text("".join(lines), encoding="utf-8")
+v = Vault.init(tmp / "d", tmp / "k", "a passphrase!", argon2=UNSAFE_FAST_ARGON2)
+try:
+    import_file(v, "person", tmp / "p.csv", actor=Actor("t"), purpose=Purpose("T"),
+                strict=True, workers=2, batch_size=200, commit_rows=200)
+except StrictStop as exc:
+    print("stopped:", exc)
+"""
+
+
+def test_strict_stop_with_worker_processes_does_not_hang(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _STRICT_WITH_WORKERS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "stopped: line 3001: resident_id" in out.stdout

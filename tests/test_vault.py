@@ -178,12 +178,19 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert _rows(vault) == (0, 0)
 
 
+def _keys(v: Vault) -> int:
+    from strongroom.crypto._keystore import dek_table
+
+    with v.engines()[1].connect() as c:
+        return int(c.execute(sa.select(sa.func.count()).select_from(dek_table)).scalar_one())
+
+
 def test_duplicate_resident_id_is_a_conflict_and_writes_nothing(vault: Vault) -> None:
     vault.put("person", PERSON, **KW)
-    before = _rows(vault)
+    before = _rows(vault), _keys(vault)
     with pytest.raises(ConflictError, match="resident_id"):
         vault.put("person", {**PERSON, "name": "别人", "phones": []}, **KW)
-    assert _rows(vault) == before
+    assert (_rows(vault), _keys(vault)) == before
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ and found only through blind indexes: no call falls back to scanning sealed data
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,32 +133,36 @@ class Vault:
         keystore_url: str | None = None,
         argon2: Argon2Params | None = None,
     ) -> Vault:
-        """Create a vault: a new root key in ``keys_dir``, databases migrated to head."""
+        """Create a vault: a new root key in ``keys_dir``, databases migrated to head.
+
+        On any failure nothing is left behind that would stop a second attempt: the root key
+        file this call created is removed again.
+        """
         check_layout(data_dir, keys_dir)
         if (data_dir / "vault.toml").exists():
             raise ConfigError(f"{data_dir} already holds a vault")
         if (keys_dir / "root.key").exists():
             raise ConfigError(f"{keys_dir} already holds a root key; use a new keys directory")
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        create_key_file(keys_dir, passphrase, argon2=argon2)
-        root = LocalKeyFile(keys_dir, passphrase)
-        default = VaultConfig.default_for(data_dir, root.key_id)
-        config = VaultConfig(
-            database_url or default.database_url,
-            keystore_url or default.keystore_url,
-            root.key_id,
-        )
-        if config.database_url == config.keystore_url:
-            shutil.rmtree(keys_dir)
+        default = VaultConfig.default_for(data_dir, "")
+        db_url = database_url or default.database_url
+        ks_url = keystore_url or default.keystore_url
+        if db_url == ks_url:
             raise ConfigError("the key store must not be the record database")
-        engines = (make_engine(config.database_url), make_engine(config.keystore_url))
+        engines = (make_engine(db_url), make_engine(ks_url, secure_delete=True))
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key_file = create_key_file(keys_dir, passphrase, argon2=argon2)
         try:
+            root = LocalKeyFile(keys_dir, passphrase)
             upgrade(engines[0], RECORDS)
             upgrade(engines[1], KEYS)
+            config = VaultConfig(db_url, ks_url, root.key_id)
+            config.write(data_dir)
+        except BaseException:
+            key_file.unlink(missing_ok=True)
+            raise
         finally:
             for e in engines:
                 e.dispose()
-        config.write(data_dir)
         return cls.open(data_dir, keys_dir, passphrase, _root=root)
 
     @classmethod
@@ -173,10 +176,15 @@ class Vault:
             raise ConfigError("the root key in the keys directory is not this vault's root key")
         engine = make_engine(config.database_url)
         kengine = make_engine(config.keystore_url, secure_delete=True)
-        check_reachable(engine)
-        check_reachable(kengine)
-        if not is_current(engine, RECORDS) or not is_current(kengine, KEYS):
-            raise StoreError("the vault's databases are not migrated; run 'strongroom init'")
+        try:
+            check_reachable(engine)
+            check_reachable(kengine)
+            if not is_current(engine, RECORDS) or not is_current(kengine, KEYS):
+                raise StoreError("the vault's databases are not migrated; run 'strongroom init'")
+        except BaseException:
+            engine.dispose()
+            kengine.dispose()
+            raise
         keystore = KeyStore(kengine)
         return cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
 
@@ -436,9 +444,11 @@ class Vault:
         for region in targets:
             ix = self._keyring.blind_indexer(region, coll.name, create=False)
             tokens.extend(ix.token(spec.name, v) for v in values)
-        ids = self._store.ids_for_tokens(tokens)
+        rows = self._store.current_by_tokens(coll.name, tokens)
+        if len(rows) > 1:
+            self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
         out = []
-        for row in self._store.current(coll.name, ids):
+        for row in rows:
             view = self.open_row(row)
             if wanted & set(coll.values_of(spec, view.fields)):
                 out.append(view)
@@ -505,7 +515,7 @@ class Vault:
         for region in self._keyring.regions(coll.name):
             ix = self._keyring.blind_indexer(region, coll.name, create=False)
             tokens.extend(ix.token(spec.name, v) for v in values)
-        rows = self._store.current(coll.name, self._store.ids_for_tokens(tokens))
+        rows = self._store.current_by_tokens(coll.name, tokens)
         self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
         wanted = set(values)
         out: dict[str, str] = {}

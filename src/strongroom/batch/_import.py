@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -64,9 +64,16 @@ class StrictStop(ValidationError):
 
 
 def import_id(collection: str, path: Path) -> str:
-    st = path.stat()
-    key = f"{collection}\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    """The import's identity: the collection and the SHA-256 of the file's *content*.
+
+    The same content is recognised whatever its path or modification time, so a copied or
+    touched file is not imported twice, and a resume continues only the same bytes.
+    """
+    h = hashlib.sha256(collection.encode() + b"\0")
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:32]
 
 
 def default_workers(path: Path) -> int:
@@ -87,10 +94,15 @@ def import_file(
     rejects_path: Path | None = None,
     fmt: str | None = None,
     batch_size: int = 2000,
+    commit_rows: int = 20000,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import ``path`` into ``collection``; resumes a previous interrupted run of the same file."""
+    """Import ``path`` into ``collection``; resumes a previous interrupted run of the same file.
+
+    ``batch_size`` rows are prepared per task; about ``commit_rows`` rows commit per
+    transaction (larger transactions write each touched index page once, not once per batch).
+    """
     check_call(actor, purpose)
     coll = vault.collection(collection)
     if not path.is_file():
@@ -115,7 +127,7 @@ def import_file(
     t0 = time.perf_counter()
     with _RejectsFile(rejects_path, state.rejects_position if state else 0) as rj:
         batches = _batches(read_rows(path, fmt, start, line), batch_size)
-        for prepared in _prepared(preparer, batches, n_workers):
+        for prepared in _grouped(_prepared(preparer, batches, n_workers), commit_rows):
             _commit(vault, preparer, prepared, rj, strict, counts)
             _save_state(vault, iid, coll.name, path, prepared.end, prepared.line, counts, rj,
                         "running", prepared)  # fmt: skip
@@ -124,8 +136,6 @@ def import_file(
         final = vault.store.import_state(iid)
         _save_state(vault, iid, coll.name, path, path.stat().st_size,
                     final.line if final else line, counts, rj, "done", None)  # fmt: skip
-    if counts[1] == 0:
-        rejects_path.unlink(missing_ok=True)
     return ImportSummary(
         coll.name, str(path), counts[0], counts[1], line, time.perf_counter() - t0,
         str(rejects_path) if counts[1] else None, workers=n_workers,
@@ -143,6 +153,24 @@ def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
         yield batch
 
 
+def _grouped(batches: Iterator[PreparedBatch], rows: int) -> Iterator[PreparedBatch]:
+    """Merge consecutive prepared batches until a group holds about ``rows`` rows."""
+    group: PreparedBatch | None = None
+    for b in batches:
+        if group is None:
+            group = b
+        else:
+            group.ok.extend(b.ok)
+            group.keys.extend(b.keys)
+            group.rejects.extend(b.rejects)
+            group.end, group.line = b.end, b.line
+        if len(group.ok) + len(group.rejects) >= rows:
+            yield group
+            group = None
+    if group is not None:
+        yield group
+
+
 def _prepared(
     preparer: RowPreparer, batches: Iterator[list[RawRow]], workers: int
 ) -> Iterator[PreparedBatch]:
@@ -152,11 +180,16 @@ def _prepared(
             yield preparer.prepare(b)
         return
     # bounded: the feeder may run at most 2 batches per worker ahead of the committer
-    slots = threading.BoundedSemaphore(2 * workers)
+    slots = threading.Semaphore(2 * workers)
+    stop = threading.Event()
 
     def feed() -> Iterable[list[RawRow]]:
         for b in batches:
-            slots.acquire()
+            while not slots.acquire(timeout=0.1):
+                if stop.is_set():  # the committer left early (error, strict stop, Ctrl-C)
+                    return
+            if stop.is_set():
+                return
             yield b
 
     set_worker_preparer(preparer)
@@ -166,7 +199,9 @@ def _prepared(
             for result in pool.imap(worker_prepare, feed()):
                 slots.release()
                 yield result
+            stop.set()
     finally:
+        stop.set()
         set_worker_preparer(None)
 
 
@@ -246,18 +281,23 @@ def _save_state(
 
 
 class _RejectsFile:
-    """``line,field,reason`` rows; truncated back to the committed position on resume."""
+    """``line,field,reason`` rows; truncated back to the committed position on resume.
+
+    Created on the first rejected row only, so a clean import leaves no file behind.
+    """
 
     def __init__(self, path: Path, position: int) -> None:
-        new = position == 0 or not path.exists()
-        self.fh = path.open("wb" if new else "r+b")
-        if new:
-            self.fh.write(b"line,field,reason\n")
-        else:
+        self.path = path
+        self.fh: BinaryIO | None = None
+        if position and path.exists():
+            self.fh = path.open("r+b")
             self.fh.truncate(position)
             self.fh.seek(position)
 
     def write(self, line: int, errors: list[FieldError]) -> None:
+        if self.fh is None:
+            self.fh = self.path.open("wb")
+            self.fh.write(b"line,field,reason\n")
         out = []
         for e in errors:
             field = e.field.replace('"', "'")
@@ -266,16 +306,18 @@ class _RejectsFile:
         self.fh.write("".join(out).encode("utf-8"))
 
     def flush(self) -> None:
-        self.fh.flush()
+        if self.fh is not None:
+            self.fh.flush()
 
     def tell(self) -> int:
-        return self.fh.tell()
+        return self.fh.tell() if self.fh is not None else 0
 
     def __enter__(self) -> _RejectsFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
 
 
 __all__ = ["ImportSummary", "StrictStop", "default_workers", "import_file"]

@@ -7,6 +7,7 @@ plain tuples so that they cross the process boundary cheaply.
 from __future__ import annotations
 
 import contextlib
+import signal
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -161,8 +162,11 @@ def set_worker_preparer(preparer: RowPreparer | None) -> None:
 
 
 def worker_init() -> None:
-    """In a forked child: drop the parent's pooled connections (never share a socket)."""
+    """In a forked child: drop the parent's pooled connections (never share a socket), and
+    leave Ctrl-C to the parent, which stops the pool (a worker killed by SIGINT while holding
+    a pool lock would hang it)."""
     assert _WORKER is not None  # noqa: S101
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for engine in _WORKER.vault.engines():
         engine.dispose(close=False)
 

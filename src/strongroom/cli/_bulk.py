@@ -284,7 +284,7 @@ def import_records(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Rows per committed batch.")
+        int, typer.Option("--batch-size", min=1, help="Rows read and prepared per batch.")
     ] = 2000,
     workers: Annotated[
         int | None,

@@ -39,6 +39,7 @@ from strongroom.errors import KeyringError
 _KEK_AAD = b"strongroom/kek/v1\x00"
 _DEK_AAD = b"strongroom/dek/v1\x00"
 _CACHE_SIZE = 4096
+_REGIONS_TTL = 2.0
 
 
 def _ms() -> int:
@@ -75,6 +76,7 @@ class Keyring:
         self._indexers: dict[tuple[str, str], BlindIndexer] = {}
         self._months: dict[tuple[str, str, str], DataKey] = {}
         self._deks: OrderedDict[bytes, DataKey] = OrderedDict()
+        self._regions: dict[str, tuple[float, list[str]]] = {}
 
     @property
     def root_key_id(self) -> str:
@@ -105,6 +107,7 @@ class Keyring:
                     "created_at": self._now(),
                 }
             )
+            self._regions.pop(collection, None)
             row = self._store.find_kek(purpose, region, collection)
             if row is None:  # pragma: no cover - the insert above or a racing writer made it
                 raise KeyringError("a key-encryption key could not be created")
@@ -130,8 +133,18 @@ class Keyring:
         return kek
 
     def regions(self, collection: str) -> list[str]:
-        """Regions whose keys this node holds for ``collection``."""
-        return self._store.regions(collection)
+        """Regions whose keys this node holds for ``collection``.
+
+        Cached for :data:`_REGIONS_TTL` seconds (a region another process creates becomes
+        searchable here within that time; one this keyring creates, at once).
+        """
+        now = time.monotonic()
+        hit = self._regions.get(collection)
+        if hit is not None and now - hit[0] < _REGIONS_TTL:
+            return hit[1]
+        regions = self._store.regions(collection)
+        self._regions[collection] = (now, regions)
+        return regions
 
     # -- data keys -----------------------------------------------------------------------
     def _wrap_dek(self, kek: _Kek, key_id: bytes, material: bytes) -> bytes:

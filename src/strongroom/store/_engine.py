@@ -23,8 +23,11 @@ def make_engine(url: str, *, secure_delete: bool = False) -> sa.Engine:
     """
     try:
         u = sa.make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"not a database URL: {url!r}") from exc
+    except ArgumentError:
+        # the URL may carry a password: never echo it
+        raise ConfigError(
+            "not a database URL (expected sqlite:///PATH or postgresql://USER@HOST/DB)"
+        ) from None
     if u.get_backend_name() == "sqlite":
         engine = sa.create_engine(u)
 

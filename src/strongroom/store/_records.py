@@ -70,6 +70,27 @@ class RecordStore:
             raise StoreError("the record database could not be read") from exc
         return list(dict.fromkeys(out))
 
+    def current_by_tokens(self, collection: str, tokens: Sequence[int]) -> list[sa.Row[Any]]:
+        """Current records of ``collection`` that any of ``tokens`` points to (one query)."""
+        if not tokens:
+            return []
+        q = (
+            sa.select(records)
+            .join(blind_index, blind_index.c.record_id == _R.id)
+            .where(
+                blind_index.c.token.in_(list(dict.fromkeys(tokens))),
+                _R.collection == collection,
+                _R.state == STATE_CURRENT,
+            )
+            .order_by(_R.id)
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+        return list({r.id: r for r in rows}.values())  # a record matched by two tokens once
+
     def tokens_present(self, conn: sa.Connection, tokens: Sequence[int]) -> dict[int, list[bytes]]:
         found: dict[int, list[bytes]] = {}
         for i in range(0, len(tokens), _BATCH):
