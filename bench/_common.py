@@ -378,6 +378,7 @@ class PostgresBackend:
     name = "postgres"
 
     def __init__(self, base: Path) -> None:
+        base = base.resolve()  # the server does not run in our working directory
         if (base / "pgdata" / "PG_VERSION").exists():
             # a cached cluster: its socket directory is recreated by Cluster()
             shutil.rmtree(base / "pgsock", ignore_errors=True)

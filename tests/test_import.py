@@ -245,3 +245,44 @@ def test_strict_stop_with_worker_processes_does_not_hang(tmp_path: Path) -> None
         check=True,
     )
     assert "stopped: line 3001: resident_id" in out.stdout
+
+
+_INTERRUPTIBLE = """
+import sys
+from pathlib import Path
+from strongroom import Actor, Purpose, Vault
+from strongroom.batch import import_file
+
+tmp = Path(sys.argv[1])
+with Vault.open(tmp / "d", tmp / "k", "a passphrase!") as v:
+    s = import_file(v, "person", tmp / "p.csv", actor=Actor("t"), purpose=Purpose("T"),
+                    workers=2, batch_size=500, commit_rows=2000,
+                    progress=lambda *a: print("progress", *a, flush=True))
+    print("done", s.accepted, s.rejected)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_workers_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+
+    write_persons_csv(generate_persons(40000, seed=4), tmp_path / "p.csv")
+    Vault.init(tmp_path / "d", tmp_path / "k", "a passphrase!", argon2=UNSAFE_FAST_ARGON2).close()
+    cmd = [sys.executable, "-c", _INTERRUPTIBLE, str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait for the first committed group, then interrupt
+        if line.startswith("progress"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "KeyboardInterrupt" in err
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    assert "done 40000 0" in done.stdout
+    with Vault.open(tmp_path / "d", tmp_path / "k", "a passphrase!") as v:
+        assert v.counts() == {"person": 40000}

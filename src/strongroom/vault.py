@@ -504,15 +504,18 @@ class Vault:
         *,
         actor: Actor,
         purpose: Purpose,
+        regions: Sequence[str] | None = None,
     ) -> dict[str, str]:
-        """Map normalised values of a unique index to the references of their records."""
+        """Map normalised values of a unique index to the references of their records
+        (in ``regions``, default every region this node holds)."""
         check_call(actor, purpose)
         coll = self.collection(collection)
         spec = coll.indexes[index]
         if not values:
             return {}
+        held = self._keyring.regions(coll.name)
         tokens: list[int] = []
-        for region in self._keyring.regions(coll.name):
+        for region in held if regions is None else [r for r in regions if r in held]:
             ix = self._keyring.blind_indexer(region, coll.name, create=False)
             tokens.extend(ix.token(spec.name, v) for v in values)
         rows = self._store.current_by_tokens(coll.name, tokens)

@@ -13,11 +13,13 @@ are in flight.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -179,29 +181,27 @@ def _prepared(
         for b in batches:
             yield preparer.prepare(b)
         return
-    # bounded: the feeder may run at most 2 batches per worker ahead of the committer
-    slots = threading.Semaphore(2 * workers)
-    stop = threading.Event()
-
-    def feed() -> Iterable[list[RawRow]]:
-        for b in batches:
-            while not slots.acquire(timeout=0.1):
-                if stop.is_set():  # the committer left early (error, strict stop, Ctrl-C)
-                    return
-            if stop.is_set():
-                return
-            yield b
-
+    # bounded: at most 2 batches per worker in flight; submitted from this thread only, so
+    # an early exit (error, strict stop, Ctrl-C) just cancels what has not started and waits
+    # for the few batches that have
     set_worker_preparer(preparer)
     ctx = multiprocessing.get_context("fork")
     try:
-        with ctx.Pool(workers, initializer=worker_init) as pool:
-            for result in pool.imap(worker_prepare, feed()):
-                slots.release()
-                yield result
-            stop.set()
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
+            pending: deque[Future[PreparedBatch]] = deque(
+                pool.submit(worker_prepare, b) for b in itertools.islice(batches, 2 * workers)
+            )
+            try:
+                while pending:
+                    result = pending.popleft().result()
+                    nxt = next(batches, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(worker_prepare, nxt))
+                    yield result
+            finally:
+                for f in pending:
+                    f.cancel()
     finally:
-        stop.set()
         set_worker_preparer(None)
 
 

@@ -83,9 +83,14 @@ class RowPreparer:
         }
 
     def resolve(self, raws: list[dict[str, Any]]) -> dict[str, str]:
-        """Map resident IDs named in reference fields to person references (one lookup)."""
-        wanted: set[str] = set()
+        """Map resident IDs named in reference fields to person references.
+
+        First in the row's own region (where a party almost always is), then, for what is
+        still unresolved, in every region this node holds: a few lookups per batch.
+        """
+        by_region: dict[str, set[str]] = {}
         for raw in raws:
+            region = str(raw.get("region") or "").strip().upper()
             for f, s in self.ref_fields:
                 for item in raw.get(f.name) or []:
                     if not isinstance(item, dict):
@@ -93,9 +98,24 @@ class RowPreparer:
                     key = item.get(s.name) or item.get("resident_id")
                     if isinstance(key, str) and not _is_uuid(key):
                         with contextlib.suppress(ValidationError):
-                            wanted.add(parse_resident_id(key).number)
+                            by_region.setdefault(region, set()).add(parse_resident_id(key).number)
+        refs: dict[str, str] = {}
+        for region, numbers in sorted(by_region.items()):
+            if region:
+                refs.update(self._lookup(sorted(numbers), [region]))
+        rest = sorted(set().union(*by_region.values()) - refs.keys()) if by_region else []
+        if rest:
+            refs.update(self._lookup(rest, None))
+        return refs
+
+    def _lookup(self, numbers: list[str], regions: list[str] | None) -> dict[str, str]:
         return self.vault.resolve_unique(
-            "person", "resident_id", sorted(wanted), actor=self.actor, purpose=self.purpose
+            "person",
+            "resident_id",
+            numbers,
+            actor=self.actor,
+            purpose=self.purpose,
+            regions=regions,
         )
 
     def apply_refs(self, raw: dict[str, Any], refs: dict[str, str], given: set[str]) -> None:

@@ -54,7 +54,15 @@ dek_table = sa.Table(
     sa.Column("wrapped", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("destroyed_at", sa.BigInteger, nullable=True),
-    sa.Index("dek_month", "kek", "scope_ref", unique=True),
+    # month keys only: subject keys (one per person) have no month and need no entry
+    sa.Index(
+        "dek_month",
+        "kek",
+        "scope_ref",
+        unique=True,
+        sqlite_where=sa.text("scope = 2"),
+        postgresql_where=sa.text("scope = 2"),
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -111,8 +119,14 @@ class KeyStore:
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be read") from exc
 
+    _DEK_BY_ID = sa.select(dek_table).where(dek_table.c.key_id == sa.bindparam("key_id"))
+
     def dek(self, key_id: bytes) -> sa.Row[Any] | None:
-        return self._one(sa.select(dek_table).where(dek_table.c.key_id == key_id))
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(self._DEK_BY_ID, {"key_id": key_id}).first()
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
 
     def deks(self, key_ids: Sequence[bytes]) -> list[sa.Row[Any]]:
         out: list[sa.Row[Any]] = []
@@ -129,7 +143,7 @@ class KeyStore:
         return self._one(
             sa.select(dek_table).where(
                 dek_table.c.kek == kek_id,
-                dek_table.c.scope == SCOPE_MONTH,
+                sa.text(f"scope = {SCOPE_MONTH}"),  # a literal, so the partial index applies
                 dek_table.c.scope_ref == month,
             )
         )

@@ -47,7 +47,9 @@ def make_engine(url: str, *, secure_delete: bool = False) -> sa.Engine:
     if u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
-        return sa.create_engine(u, pool_pre_ping=True)
+        # no pool_pre_ping: it costs a round trip per checkout; a dead connection surfaces as
+        # an error on use, which the caller maps to StoreError, and the pool drops it
+        return sa.create_engine(u, pool_recycle=3600)
     raise ConfigError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
 
 

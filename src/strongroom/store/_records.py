@@ -26,6 +26,19 @@ RECORD_COLUMNS = (
 _BATCH = 500  # bound for IN (...) lists
 
 
+#: built once: the find path's one query (index tokens joined to current records)
+_BY_TOKENS = (
+    sa.select(records)
+    .join(blind_index, blind_index.c.record_id == _R.id)
+    .where(
+        blind_index.c.token.in_(sa.bindparam("tokens", expanding=True)),
+        _R.collection == sa.bindparam("collection"),
+        _R.state == STATE_CURRENT,
+    )
+    .order_by(_R.id)
+)
+
+
 class RecordStore:
     """SQLAlchemy Core over the record database."""
 
@@ -74,19 +87,10 @@ class RecordStore:
         """Current records of ``collection`` that any of ``tokens`` points to (one query)."""
         if not tokens:
             return []
-        q = (
-            sa.select(records)
-            .join(blind_index, blind_index.c.record_id == _R.id)
-            .where(
-                blind_index.c.token.in_(list(dict.fromkeys(tokens))),
-                _R.collection == collection,
-                _R.state == STATE_CURRENT,
-            )
-            .order_by(_R.id)
-        )
+        params = {"tokens": list(dict.fromkeys(tokens)), "collection": collection}
         try:
             with self.engine.connect() as conn:
-                rows = list(conn.execute(q))
+                rows = list(conn.execute(_BY_TOKENS, params))
         except SQLAlchemyError as exc:
             raise StoreError("the record database could not be read") from exc
         return list({r.id: r for r in rows}.values())  # a record matched by two tokens once

@@ -39,4 +39,11 @@ def upgrade() -> None:
         sa.Column("destroyed_at", sa.BigInteger, nullable=True),
         sqlite_with_rowid=False,
     )
-    op.create_index("dek_month", "dek", ["kek", "scope_ref"], unique=True)
+    op.create_index(
+        "dek_month",
+        "dek",
+        ["kek", "scope_ref"],
+        unique=True,
+        sqlite_where=sa.text("scope = 2"),
+        postgresql_where=sa.text("scope = 2"),
+    )
