@@ -10,7 +10,7 @@ and found only through blind indexes: no call falls back to scanning sealed data
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +272,8 @@ class Vault:
         conn: sa.Connection,
     ) -> dict[int, FieldError]:
         """Indices into ``items`` (record id, unique values) whose unique values another
-        current record already holds (candidates are opened, so collisions never count)."""
+        current record already holds (candidates are opened, so collisions never count).
+        Runs inside the writer's transaction ``conn``."""
         wanted = [(i, n, v, t) for i, (_rid, uniq) in enumerate(items) for n, v, t in uniq]
         if not wanted:
             return {}
@@ -528,6 +529,42 @@ class Vault:
                 if v in wanted:
                     out[v] = view.ref
         return out
+
+    def import_state(self, import_id: str) -> Any:
+        """The saved position of a bulk import (``None`` if it never ran)."""
+        return self._store.import_state(import_id)
+
+    def commit_batch(
+        self,
+        coll: Collection,
+        items: Sequence[tuple[tuple[Any, ...], Sequence[tuple[int, bytes]], Sequence[Any]]],
+        keys: list[Any],
+        settle: Callable[[dict[int, FieldError]], tuple[set[int], dict[str, Any]]],
+    ) -> None:
+        """Write a prepared batch of new records: (row, tokens, unique values) each.
+
+        Keys go to the key store first. Then, in one transaction of the record database:
+        unique values are checked against current records, ``settle`` is told which items
+        clash and answers which items to drop and the bulk job's state row, and the rest are
+        written with their index tokens and that state. Keys of dropped items are forgotten.
+        """
+        self._keyring.save_keys(keys)
+        dropped: set[int] = set()
+        try:
+            with self._store.begin() as conn:
+                clashes = self.unique_clashes(coll, [(r[0], u) for r, _t, u in items], conn)
+                dropped, state = settle(clashes)
+                kept = [x for i, x in enumerate(items) if i not in dropped]
+                self._store.insert_records(conn, [r for r, _t, _u in kept])
+                self._store.insert_tokens(conn, [t for _r, ts, _u in kept for t in ts])
+                self._store.save_import_state(conn, state)
+        except (StrongroomError, SQLAlchemyError) as exc:
+            self._keyring.forget_keys([k[0] for k in keys])
+            if isinstance(exc, SQLAlchemyError):
+                raise StoreError("a batch could not be written") from exc
+            raise
+        gone = {items[i][0][0] for i in dropped}
+        self._keyring.forget_keys([k[0] for k in keys if k[0] in gone])
 
     def counts(self) -> dict[str, int]:
         """Current records per collection (no contents)."""

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from strongroom._access import Actor, Purpose, check_call
 from strongroom.batch._prepare import (
     PreparedBatch,
@@ -35,7 +33,7 @@ from strongroom.batch._prepare import (
     worker_prepare,
 )
 from strongroom.batch._readers import RawRow, detect_format, read_rows
-from strongroom.errors import FieldError, StoreError, StrongroomError, ValidationError
+from strongroom.errors import FieldError, ValidationError
 from strongroom.vault import Vault
 
 Progress = Callable[[int, int, int], None]  # (bytes done, accepted, rejected)
@@ -116,12 +114,18 @@ def import_file(
         raise ValidationError.single("batch_size", "must be at least 1")
     iid = import_id(coll.name, path)
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
-    state = vault.store.import_state(iid)
+    state = vault.import_state(iid)
     if state is not None and state.status == "done":
         return ImportSummary(
-            coll.name, str(path), state.accepted, state.rejected, state.line, 0.0,
-            str(rejects_path) if state.rejected else None, already_done=True,
-        )  # fmt: skip
+            coll.name,
+            str(path),
+            state.accepted,
+            state.rejected,
+            state.line,
+            0.0,
+            str(rejects_path) if state.rejected else None,
+            already_done=True,
+        )
     start, line = (state.position, state.line) if state else (0, 0)
     counts = [state.accepted, state.rejected] if state else [0, 0]
     n_workers = default_workers(path) if workers is None else max(1, workers)
@@ -130,18 +134,24 @@ def import_file(
     with _RejectsFile(rejects_path, state.rejects_position if state else 0) as rj:
         batches = _batches(read_rows(path, fmt, start, line), batch_size)
         for prepared in _grouped(_prepared(preparer, batches, n_workers), commit_rows):
-            _commit(vault, preparer, prepared, rj, strict, counts)
-            _save_state(vault, iid, coll.name, path, prepared.end, prepared.line, counts, rj,
-                        "running", prepared)  # fmt: skip
+            _commit(vault, preparer, prepared, rj, strict, counts, iid, path)
             if progress:
                 progress(prepared.end, counts[0], counts[1])
-        final = vault.store.import_state(iid)
-        _save_state(vault, iid, coll.name, path, path.stat().st_size,
-                    final.line if final else line, counts, rj, "done", None)  # fmt: skip
+        final = vault.import_state(iid)
+        done = PreparedBatch(
+            [], [], [], end=path.stat().st_size, line=final.line if final else line
+        )
+        _commit(vault, preparer, done, rj, strict, counts, iid, path, status="done")
     return ImportSummary(
-        coll.name, str(path), counts[0], counts[1], line, time.perf_counter() - t0,
-        str(rejects_path) if counts[1] else None, workers=n_workers,
-    )  # fmt: skip
+        coll.name,
+        str(path),
+        counts[0],
+        counts[1],
+        line,
+        time.perf_counter() - t0,
+        str(rejects_path) if counts[1] else None,
+        workers=n_workers,
+    )
 
 
 def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
@@ -212,71 +222,58 @@ def _commit(
     rj: _RejectsFile,
     strict: bool,
     counts: list[int],
+    iid: str,
+    path: Path,
+    status: str = "running",
 ) -> None:
-    """Check what needs the database (unique values, given references), then keep the rest."""
+    """Commit one group: rows whose unique values clash (with the vault, or earlier in the
+    group) are rejected; rejects reach the file before the state that counts them commits."""
     coll = preparer.coll
-    rejects = dict(batch.rejects)
     ok = batch.ok
-    # unique values: against the database, and within this batch
-    if any(u for *_x, u in ok):
-        with vault.store.begin() as conn:
-            clashes = vault.unique_clashes(coll, [(r[0], u) for _l, r, _t, u in ok], conn)
+
+    def settle(clashes: dict[int, FieldError]) -> tuple[set[int], dict[str, Any]]:
+        rejects = dict(batch.rejects)
+        drop: set[int] = set()
         seen: dict[int, int] = {}
         for i, (line, _row, _tokens, unique) in enumerate(ok):
             if i in clashes:
                 rejects[line] = [clashes[i]]
+                drop.add(i)
                 continue
             for name, _value, t in unique:
                 if t in seen:
                     field = coll.indexes[name].fields[0]
                     rejects[line] = [FieldError(field, f"repeats line {seen[t]} of this file")]
+                    drop.add(i)
                 seen.setdefault(t, line)
-        if rejects:
-            ok = [x for x in ok if x[0] not in rejects]
-    if strict and rejects:
-        first = min(rejects)
-        raise StrictStop(first, rejects[first])
-    for line in sorted(rejects):
-        rj.write(line, rejects[line])
-    rj.flush()
-    kept = {r[0] for _l, r, _t, _u in ok}
-    batch.ok = ok
-    batch.keys = [k for k in batch.keys if k[0] in kept]
-    counts[0] += len(ok)
-    counts[1] += len(rejects)
+        if strict and rejects:
+            first = min(rejects)
+            raise StrictStop(first, rejects[first])
+        for line in sorted(rejects):
+            rj.write(line, rejects[line])
+        rj.flush()
+        counts[0] += len(ok) - len(drop)
+        counts[1] += len(rejects)
+        state = {
+            "id": iid,
+            "collection": coll.name,
+            "source": str(path.resolve())[:1024],
+            "position": batch.end,
+            "line": batch.line,
+            "accepted": counts[0],
+            "rejected": counts[1],
+            "rejects_position": rj.tell(),
+            "status": status,
+            "updated_at": time.time_ns() // 1_000_000,
+        }
+        return drop, state
 
-
-def _save_state(
-    vault: Vault,
-    iid: str,
-    coll: str,
-    path: Path,
-    pos: int,
-    line: int,
-    counts: list[int],
-    rj: _RejectsFile,
-    status: str,
-    batch: PreparedBatch | None,
-) -> None:
-    """Keys first, then records, tokens and the import's position in one transaction."""
-    keys = batch.keys if batch else []
-    vault.keyring.save_keys(keys)
-    row = {
-        "id": iid, "collection": coll, "source": str(path.resolve())[:1024], "position": pos,
-        "line": line, "accepted": counts[0], "rejected": counts[1],
-        "rejects_position": rj.tell(), "status": status,
-        "updated_at": time.time_ns() // 1_000_000,
-    }  # fmt: skip
+    items = [(row, tokens, unique) for _line, row, tokens, unique in ok]
+    before = list(counts)
     try:
-        with vault.store.begin() as conn:
-            if batch is not None:
-                vault.store.insert_records(conn, [r for _l, r, _t, _u in batch.ok])
-                vault.store.insert_tokens(conn, [t for _l, _r, ts, _u in batch.ok for t in ts])
-            vault.store.save_import_state(conn, row)
-    except (SQLAlchemyError, StrongroomError) as exc:
-        vault.keyring.forget_keys([k[0] for k in keys])
-        if isinstance(exc, SQLAlchemyError):
-            raise StoreError("an import batch could not be written") from exc
+        vault.commit_batch(coll, items, batch.keys, settle)
+    except BaseException:
+        counts[:] = before  # nothing of this group committed
         raise
 
 
