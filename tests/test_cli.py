@@ -670,3 +670,19 @@ def test_main_entry_point(
         main()
     assert exc.value.code == 0
     assert "Usage: strongroom" in capsys.readouterr().out
+
+
+def test_unexpected_error_prints_no_value_and_no_traceback(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom.vault import Vault as VaultClass
+
+    def boom(self: object) -> dict[str, int]:
+        raise KeyError("11010519491231002X")
+
+    monkeypatch.setattr(VaultClass, "counts", boom)
+    result = vault.run("status")
+    assert result.exit_code == 70
+    assert "KeyError" in result.output
+    assert "11010519491231002X" not in result.output
+    assert "Traceback" not in result.output

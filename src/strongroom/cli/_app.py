@@ -18,6 +18,8 @@ from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
 
 class _ErrorBoundary(TyperGroup):
     """The root command group: maps library errors to a message and an exit code."""
@@ -31,6 +33,13 @@ class _ErrorBoundary(TyperGroup):
         except KeyboardInterrupt:
             note("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if isinstance(exc, typer.Exit | typer.Abort) or hasattr(exc, "exit_code"):
+                raise  # the command line's own exits and usage errors
+            # A bug, not bad input. Its message or traceback could quote a personal value,
+            # so neither is printed: the type names where to look.
+            report_error(StrongroomError(f"unexpected internal error ({type(exc).__name__})"))
+            raise typer.Exit(EXIT_INTERNAL) from None
 
 
 app = typer.Typer(
