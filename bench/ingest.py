@@ -3,7 +3,7 @@
 For each engine (SQLite, PostgreSQL) it times, end to end from one synthetic CSV file:
 
 * baseline: the same reader and per-row validation as ``import_file``, then plain rows into
-  ``person_plain`` (+ ``phone_plain`` and plaintext indexes), 2000 rows per transaction;
+  ``person_plain`` (+ ``phone_plain`` and plaintext indexes), 20000 rows per transaction;
 * sealed: ``import_file(vault, "person", csv)`` into a fresh vault on that engine;
 
 and prints persons/s, bytes on disk per person and the ratios sealed/baseline, with the
@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from _common import (
+    BATCH,
     INSERT_MODES,
     OUT,
     PASSPHRASE,
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             "benchmark": "ingest",
             "persons": args.persons,
             "csv": shown(csv),
-            "batch_size": 2000,
+            "batch_size": BATCH,
             "baseline_insert": args.baseline_insert,
             "workers_requested": import_kwargs(args.workers).get("workers"),
             "machine": started,
