@@ -37,6 +37,8 @@ records = sa.Table(
     sqlite_with_rowid=False,
 )
 
+#: as SQLite has it (one WITHOUT ROWID B-tree); on PostgreSQL the migration makes it a heap
+#: with an index on ``token`` and no primary key (see migrations/versions/r0001_records.py)
 blind_index = sa.Table(
     "blind_index",
     metadata,

@@ -26,12 +26,25 @@ def upgrade() -> None:
         sa.Column("state", sa.SmallInteger, nullable=False),
         sqlite_with_rowid=False,
     )
-    op.create_table(
-        "blind_index",
-        sa.Column("token", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("record_id", sa.LargeBinary(16), primary_key=True),
-        sqlite_with_rowid=False,
-    )
+    if op.get_bind().dialect.name == "postgresql":
+        # A heap with a plain index on token, no primary key: PostgreSQL has no index-organised
+        # tables, so a (token, record_id) key would store every pair twice, in the heap and in
+        # the key's index. Pairs are unique by construction (one insert per record version,
+        # old tokens deleted first), and lookups are by token only.
+        op.create_table(
+            "blind_index",
+            sa.Column("token", sa.BigInteger, nullable=False),
+            sa.Column("record_id", sa.LargeBinary(16), nullable=False),
+        )
+        op.create_index("blind_index_token", "blind_index", ["token"])
+    else:
+        # SQLite: one B-tree keyed by (token, record_id) holds the whole index
+        op.create_table(
+            "blind_index",
+            sa.Column("token", sa.BigInteger, primary_key=True, autoincrement=False),
+            sa.Column("record_id", sa.LargeBinary(16), primary_key=True),
+            sqlite_with_rowid=False,
+        )
     op.create_table(
         "imports",
         sa.Column("id", sa.String(64), primary_key=True),
