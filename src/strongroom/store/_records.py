@@ -39,6 +39,13 @@ _BY_TOKENS = (
 )
 
 
+#: bulk unique checks: one prebuilt statement, a few thousand tokens per execution
+_PRESENT = sa.select(blind_index.c.token, blind_index.c.record_id).where(
+    blind_index.c.token.in_(sa.bindparam("tokens", expanding=True))
+)
+_PRESENT_CHUNK = 5000
+
+
 class RecordStore:
     """SQLAlchemy Core over the record database."""
 
@@ -96,13 +103,12 @@ class RecordStore:
         return list({r.id: r for r in rows}.values())  # a record matched by two tokens once
 
     def tokens_present(self, conn: sa.Connection, tokens: Sequence[int]) -> dict[int, list[bytes]]:
+        """The records each of ``tokens`` points to (only tokens present), in chunks."""
         found: dict[int, list[bytes]] = {}
-        for i in range(0, len(tokens), _BATCH):
-            chunk = list(dict.fromkeys(tokens[i : i + _BATCH]))
-            q = sa.select(blind_index.c.token, blind_index.c.record_id).where(
-                blind_index.c.token.in_(chunk)
-            )
-            for t, r in conn.execute(q):
+        uniq = list(dict.fromkeys(tokens))
+        for i in range(0, len(uniq), _PRESENT_CHUNK):
+            chunk = uniq[i : i + _PRESENT_CHUNK]
+            for t, r in conn.execute(_PRESENT, {"tokens": chunk}):
                 found.setdefault(t, []).append(r)
         return found
 
