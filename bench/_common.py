@@ -45,7 +45,7 @@ except ImportError:  # older layout
 
 OUT = REPO / "bench" / "out"
 SEED = 7
-BATCH = 50000  # rows per transaction, as import_file's default commit_rows
+BATCH = 20000  # rows per transaction, as import_file's default commit_rows
 PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105 - throwaway vaults
 ACTOR = Actor("bench", role="system", unit="BENCH")
 PURPOSE = Purpose("BENCH", case_ref="bench-1")
@@ -234,7 +234,7 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], mo
 def load_plain(url: str, csv_path: Path, label: str, insert: str = "core") -> dict[str, Any]:
     """Create the plaintext tables in ``url`` and load ``csv_path``; time the load.
 
-    Same reader, same per-row validation and normalisation, same 50000-row transactions as
+    Same reader, same per-row validation and normalisation, same 20000-row transactions as
     :func:`import_file` — only the sealing, the blind-index HMACs and the key store are
     missing. Rows go in with SQLAlchemy Core executemany (``insert="core"``) or with the
     vault's own bulk-insert helper (``"driver"``). Table creation is not timed (the vault's

@@ -3,7 +3,7 @@
 For each engine (SQLite, PostgreSQL) it times, end to end from one synthetic CSV file:
 
 * baseline: the same reader and per-row validation as ``import_file``, then plain rows into
-  ``person_plain`` (+ ``phone_plain`` and plaintext indexes), 50000 rows per transaction;
+  ``person_plain`` (+ ``phone_plain`` and plaintext indexes), 20000 rows per transaction;
 * sealed: ``import_file(vault, "person", csv)`` into a fresh vault on that engine;
 
 and prints persons/s, bytes on disk per person and the ratios sealed/baseline, with the

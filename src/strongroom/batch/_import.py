@@ -96,7 +96,7 @@ def import_file(
     rejects_path: Path | None = None,
     fmt: str | None = None,
     batch_size: int = 2000,
-    commit_rows: int = 50000,
+    commit_rows: int = 20000,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
