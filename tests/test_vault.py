@@ -248,3 +248,10 @@ def test_reopen_with_passphrase(vault: Vault, vault_dirs: tuple[Any, Any]) -> No
 
     with Vault.open(*vault_dirs, PASSPHRASE) as again:
         assert again.get("person", r.ref, **KW).fields["resident_id"] == "11010519491231002X"
+
+
+def test_service_keys_are_stable_and_separate(vault: Vault) -> None:
+    a = vault.keyring.service_key("api-token-hash")
+    assert len(a) == 32
+    assert vault.keyring.service_key("api-token-hash") == a
+    assert vault.keyring.service_key("audit-subject") != a

@@ -31,6 +31,7 @@ from strongroom.crypto.hazmat import (
     aead_decrypt,
     aead_encrypt,
     aead_for,
+    hkdf_sha256,
     random_bytes,
 )
 from strongroom.crypto.kms import RootKeyProvider
@@ -248,6 +249,23 @@ class Keyring:
         self._deks[key.key_id] = key
         if len(self._deks) > _CACHE_SIZE:
             self._deks.popitem(last=False)
+
+    # -- service keys --------------------------------------------------------------------
+    def service_key(self, name: str) -> bytes:
+        """A 32-byte key for one named service use (e.g. ``"api-token-hash"``).
+
+        Derived with HKDF from a KEK of purpose ``service`` (region and collection ``*``)
+        that, like every KEK, is stored only wrapped by the root key. Distinct names give
+        unrelated keys; the same name gives the same key on every node holding the root.
+        """
+        if not name or len(name) > 64:
+            raise KeyringError("a service key needs a name of 1-64 characters")
+        kek = self._kek("service", "*", "*")
+        row = self._store.kek_by_id(kek.id)
+        if row is None:  # pragma: no cover
+            raise KeyringError("unknown service key")
+        root = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
+        return hkdf_sha256(root, b"strongroom/service/v1\x00" + name.encode())
 
     # -- blind indexes -------------------------------------------------------------------
     def blind_indexer(self, region: str, collection: str, *, create: bool = True) -> BlindIndexer:
