@@ -31,17 +31,13 @@ from tests._pg import Cluster, pg_bin  # noqa: E402
 
 from strongroom import Actor, Purpose, Vault  # noqa: E402
 from strongroom._ids import new_record_id  # noqa: E402
-from strongroom.batch._import import import_file  # noqa: E402
-from strongroom.batch._readers import RawRow, read_rows  # noqa: E402
+from strongroom.batch._import import _batches, import_file  # noqa: E402
+from strongroom.batch._prepare import csv_value  # noqa: E402 - the importer's own splitting
+from strongroom.batch._readers import read_rows  # noqa: E402
 from strongroom.errors import ValidationError  # noqa: E402
 from strongroom.schema import Collection, builtin_collection  # noqa: E402
 from strongroom.store import make_engine  # noqa: E402
 from strongroom.synth import generate_persons, write_persons_csv  # noqa: E402
-
-try:  # the importer's own CSV cell splitting (it moved when workers arrived)
-    from strongroom.batch._prepare import csv_value
-except ImportError:  # older layout
-    from strongroom.batch._import import _csv_value as csv_value  # type: ignore
 
 OUT = REPO / "bench" / "out"
 SEED = 7
@@ -206,17 +202,6 @@ def csv_raw(coll: Collection, data: Mapping[str, str]) -> dict[str, Any]:
     return raw
 
 
-def _batches(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
-    batch: list[RawRow] = []
-    for r in rows:
-        batch.append(r)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 INSERT_MODES = ("core", "driver")
 
 
@@ -248,7 +233,7 @@ def load_plain(url: str, csv_path: Path, label: str, insert: str = "core") -> di
         ticker = Ticker(label)
         accepted = rejected = 0
         t0 = time.perf_counter()
-        for batch in _batches(read_rows(csv_path, "csv"), BATCH):
+        for batch in _batches(read_rows(csv_path, "csv"), BATCH):  # the importer's own batching
             rows: list[dict[str, Any]] = []
             phones: list[dict[str, Any]] = []
             for r in batch:
