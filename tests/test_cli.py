@@ -134,7 +134,8 @@ def test_command_tree_is_the_documented_one() -> None:
     names = {" ".join(p) for p in LEAF_COMMANDS}
     assert names == {
         "init", "status", "demo", "get", "find person", "find incident", "update", "delete",
-        "import", "synth persons",
+        "import", "synth persons", "users add", "users list", "users disable", "tokens issue",
+        "tokens list", "tokens revoke", "policy check",
     }  # fmt: skip
 
 

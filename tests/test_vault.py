@@ -255,3 +255,21 @@ def test_service_keys_are_stable_and_separate(vault: Vault) -> None:
     assert len(a) == 32
     assert vault.keyring.service_key("api-token-hash") == a
     assert vault.keyring.service_key("audit-subject") != a
+
+
+def test_find_never_scans_sealed_records(vault: Vault) -> None:
+    """The find query is index probes only: no full scan of records or of the index."""
+    from strongroom.store._records import _BY_TOKENS
+
+    vault.put("person", PERSON, **KW)
+    engine = vault.engines()[0]
+    stmt = _BY_TOKENS.params(tokens=[1, 2, 3], collection="person")
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "SCAN" not in plan, plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: ask what it can do
+            plan = " | ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + sql))
+            assert "Seq Scan" not in plan, plan

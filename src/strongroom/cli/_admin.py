@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from strongroom.cli._access import SHOWN_ONCE, issue_first_admin
 from strongroom.cli._io import note, print_json, redact_url, stdout, warn
 from strongroom.cli._options import JsonFlag, settings_of
 from strongroom.config import check_layout
@@ -48,6 +49,8 @@ def init(
 
     Asks for the passphrase twice unless it comes from --passphrase-file or
     STRONGROOM_PASSPHRASE. The keys directory must not be inside the data directory.
+    Also creates the principal 'admin' (role admin) and prints its first API token (valid
+    90 days) once: store it then, it is not shown again.
     """
     s = settings_of(ctx)
     check_layout(s.data, s.keys)  # refuse before asking for a passphrase
@@ -62,6 +65,7 @@ def init(
         argon2=argon2,
     ) as vault:
         config = vault.config
+        token, info = issue_first_admin(vault)
     out = stdout()
     out.print(Text("Created a Strongroom vault.", style="bold green"))
     out.print(Text(f"  data directory:  {s.data.resolve()}"))
@@ -74,6 +78,14 @@ def init(
             "without both, the records cannot be opened."
         )
     )
+    out.print(
+        Text(
+            f"Created principal admin (role admin) and its first API token {info.id}, "
+            f"expiring {info.expires_at.isoformat(timespec='seconds')}:"
+        )
+    )
+    typer.echo(token)  # plain, alone on its line
+    out.print(Text(f"This is the only copy: {SHOWN_ONCE}.", style="bold yellow"))
     if fast_kdf:
         warn("--fast-kdf: the root key is protected by cheap key derivation; throwaway use only")
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import _admin, _bulk, _demo, _records
+from strongroom.cli import _access, _admin, _bulk, _demo, _records
 from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
@@ -126,7 +126,7 @@ def _global_options(
     ctx.obj = Settings(data, keys, passphrase_file, actor, purpose, case_ref)
 
 
-_VAULT, _RECORDS, _BULK = "Vault", "Records", "Bulk data"
+_VAULT, _RECORDS, _BULK, _ACCESS = "Vault", "Records", "Bulk data", "Access"
 
 app.command("init", rich_help_panel=_VAULT)(_admin.init)
 app.command("status", rich_help_panel=_VAULT)(_admin.status)
@@ -149,3 +149,17 @@ synth_app = typer.Typer(
 )
 synth_app.command("persons")(_bulk.synth_persons)
 app.add_typer(synth_app, name="synth", rich_help_panel=_BULK)
+
+users_app = typer.Typer(help="Users and service accounts (principals).", no_args_is_help=True)
+users_app.command("add")(_access.users_add)
+users_app.command("list")(_access.users_list)
+users_app.command("disable")(_access.users_disable)
+app.add_typer(users_app, name="users", rich_help_panel=_ACCESS)
+tokens_app = typer.Typer(help="API tokens: issue (shown once), list, revoke.", no_args_is_help=True)
+tokens_app.command("issue")(_access.tokens_issue)
+tokens_app.command("list")(_access.tokens_list)
+tokens_app.command("revoke")(_access.tokens_revoke)
+app.add_typer(tokens_app, name="tokens", rich_help_panel=_ACCESS)
+policy_app = typer.Typer(help="Cedar access policies.", no_args_is_help=True)
+policy_app.command("check")(_access.policy_check)
+app.add_typer(policy_app, name="policy", rich_help_panel=_ACCESS)
