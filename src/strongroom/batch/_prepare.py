@@ -85,8 +85,9 @@ class RowPreparer:
     def resolve(self, raws: list[dict[str, Any]]) -> dict[str, str]:
         """Map resident IDs named in reference fields to person references.
 
-        First in the row's own region (where a party almost always is), then, for what is
-        still unresolved, in every region this node holds: a few lookups per batch.
+        First in the row's own region (where a party almost always is), then in regions
+        hinted by the ID's province digits, then, for what is still unresolved, in every
+        region this node holds: a few lookups per batch, never a wrong answer.
         """
         by_region: dict[str, set[str]] = {}
         for raw in raws:
@@ -103,9 +104,21 @@ class RowPreparer:
         for region, numbers in sorted(by_region.items()):
             if region:
                 refs.update(self._lookup(sorted(numbers), [region]))
-        rest = sorted(set().union(*by_region.values()) - refs.keys()) if by_region else []
+        rest = set().union(*by_region.values()) - refs.keys() if by_region else set()
         if rest:
-            refs.update(self._lookup(rest, None))
+            # a hint, never a limit: regions whose code starts with the ID's province digits
+            # (deployments that name regions by GB/T 2260 codes); the rest then everywhere
+            held = self.vault.keyring.regions("person")
+            by_hint: dict[str, list[str]] = {}
+            for number in rest:
+                by_hint.setdefault(number[:2], []).append(number)
+            for prefix, hinted_ids in sorted(by_hint.items()):
+                hinted = [r for r in held if r.startswith(prefix)]
+                if hinted:
+                    refs.update(self._lookup(sorted(hinted_ids), hinted))
+            rest -= refs.keys()
+        if rest:
+            refs.update(self._lookup(sorted(rest), None))
         return refs
 
     def _lookup(self, numbers: list[str], regions: list[str] | None) -> dict[str, str]:
@@ -153,6 +166,7 @@ class RowPreparer:
         if self.ref_fields:
             refs = self.resolve([x for _, x in raws if x is not None])
         out = PreparedBatch([], [], [], end=batch[-1].end, line=batch[-1].line)
+        valid: list[tuple[int, dict[str, Any]]] = []
         for r, raw in raws:
             if raw is None:
                 out.rejects.append((r.line, [FieldError("row", r.error or "unreadable")]))
@@ -164,11 +178,18 @@ class RowPreparer:
                 rec = coll.validate(raw)
                 if given:  # references given as UUIDs must name current records
                     vault.check_refs(coll, rec)
-                p = vault.prepare(coll, rec, new_record_id(), 1, out.keys, remember=False)
             except ValidationError as exc:
                 out.rejects.append((r.line, exc.errors))
                 continue
-            out.ok.append((r.line, p.row, p.tokens, p.unique))
+            valid.append((r.line, rec))
+        if coll.spec.key_scope == "month":  # the batch's month keys in one go
+            vault.keyring.ensure_month_keys(
+                {(rec["region"], coll.name, coll.month_of(rec)) for _l, rec in valid}
+            )
+        for line, rec in valid:
+            p = vault.prepare(coll, rec, new_record_id(), 1, out.keys, remember=False)
+            out.ok.append((line, p.row, p.tokens, p.unique))
+        out.rejects.sort(key=lambda x: x[0])
         return out
 
 

@@ -208,6 +208,42 @@ class Keyring:
         self._months[cache_key] = key
         return key
 
+    def ensure_month_keys(self, wanted: set[tuple[str, str, str]]) -> None:
+        """Make sure the month keys (region, collection, ``YYYY-MM``) are at hand: existing ones
+        are read and missing ones created with one key-store transaction each, not one per key
+        (bulk imports touch thousands of months). Anything a racing writer made first falls
+        back to :meth:`month_key`."""
+        missing = [w for w in wanted if w not in self._months]
+        if not missing:
+            return
+        keks = {(r, c): self._kek("data", r, c) for r, c, _m in missing}
+        by_id = {k.id: k for k in keks.values()}
+        for row in self._store.month_deks(sorted(by_id)):
+            kek = by_id[row.kek]
+            region, coll = next(rc for rc, k in keks.items() if k is kek)
+            if (region, coll, row.scope_ref) not in self._months and row.wrapped is not None:
+                self._months[(region, coll, row.scope_ref)] = self._unwrap_row(row)
+        new_rows: list[DekRow] = []
+        made: dict[tuple[str, str, str], DataKey] = {}
+        for region, coll, month in missing:
+            if (region, coll, month) in self._months:
+                continue
+            kek = keks[(region, coll)]
+            key_id = self._random(16)
+            material = self._random(AEAD_KEY_BYTES)
+            wrapped = self._wrap_dek(kek, key_id, material)
+            new_rows.append((key_id, kek.id, SCOPE_MONTH, month, wrapped, self._now(), None))
+            made[(region, coll, month)] = DataKey(key_id, material)
+        if not new_rows:
+            return
+        try:
+            self._store.insert_deks(new_rows)
+        except KeyringError:
+            for region, coll, month in made:  # another writer made some: one at a time
+                self.month_key(region, coll, month)
+            return
+        self._months.update(made)
+
     def _unwrap_row(self, row: Any) -> DataKey:
         if row.wrapped is None:
             raise KeyringError("the data key was destroyed")

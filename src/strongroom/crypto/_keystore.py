@@ -139,6 +139,19 @@ class KeyStore:
             raise KeyringError("the key store could not be read") from exc
         return out
 
+    def month_deks(self, kek_ids: Sequence[int]) -> list[sa.Row[Any]]:
+        """Every month key under the given KEKs."""
+        if not kek_ids:
+            return []
+        q = sa.select(dek_table).where(
+            dek_table.c.kek.in_(list(kek_ids)), sa.text(f"scope = {SCOPE_MONTH}")
+        )
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
     def month_dek(self, kek_id: int, month: str) -> sa.Row[Any] | None:
         return self._one(
             sa.select(dek_table).where(
