@@ -273,3 +273,34 @@ def test_find_never_scans_sealed_records(vault: Vault) -> None:
             conn.exec_driver_sql("SET enable_seqscan = off")  # tiny tables: ask what it can do
             plan = " | ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + sql))
             assert "Seq Scan" not in plan, plan
+
+
+def test_month_keys_made_by_two_writers_agree(vault: Vault, vault_dirs: tuple[Any, Any]) -> None:
+    from tests.conftest import PASSPHRASE
+
+    with Vault.open(*vault_dirs, PASSPHRASE) as other:
+        # this keyring reads nothing yet; the other creates 2020-01 first
+        vault.keyring.month_key("110000", "incident", "2020-01")
+        other.keyring.ensure_month_keys(
+            {("110000", "incident", "2020-01"), ("110000", "incident", "2020-02")}
+        )
+        for month in ("2020-01", "2020-02"):
+            mine = vault.keyring.month_key("110000", "incident", month)
+            theirs = other.keyring.month_key("110000", "incident", month)
+            assert mine.key_id == theirs.key_id
+
+
+def test_month_keys_race_on_insert_falls_back(vault: Vault, vault_dirs: tuple[Any, Any]) -> None:
+    from tests.conftest import PASSPHRASE
+
+    with Vault.open(*vault_dirs, PASSPHRASE) as other:
+        wanted = {("110000", "incident", "2021-03")}
+        real = other.keyring._store.month_deks
+        # the other writer reads before this one creates: its bulk insert then collides
+        other.keyring._store.month_deks = lambda ids: []  # type: ignore[method-assign]
+        vault.keyring.ensure_month_keys(wanted)
+        other.keyring.ensure_month_keys(wanted)
+        other.keyring._store.month_deks = real  # type: ignore[method-assign]
+        a = vault.keyring.month_key("110000", "incident", "2021-03")
+        b = other.keyring.month_key("110000", "incident", "2021-03")
+        assert a.key_id == b.key_id

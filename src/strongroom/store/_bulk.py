@@ -20,11 +20,20 @@ def bulk_insert(
     cols = ", ".join(columns)
     dialect = conn.dialect.name
     if dialect == "postgresql":
+        import psycopg
+
         dbapi = conn.connection.driver_connection
         assert dbapi is not None  # noqa: S101 - a live connection always has one
-        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        statement = f"COPY {table} ({cols}) FROM STDIN"
+        try:
+            with dbapi.cursor() as cur, cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            # the driver was used directly: map its error as SQLAlchemy would (IntegrityError …)
+            raise sa.exc.DBAPIError.instance(
+                statement, None, exc, psycopg.Error, dialect=conn.dialect
+            ) from exc
         return
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))  # noqa: S608
