@@ -1,0 +1,258 @@
+"""Targets: files, archives and SQLite databases read as rows of :class:`Chunk` objects.
+
+Everything streams: one line, one JSON object, one table row at a time, whatever the size.
+A row is a list of chunks that belong together (the cells of a CSV line, the values of a JSON
+object, a table row), each with the column header or key as context.
+
+=====================  ======================================================================
+format                 how it is read
+=====================  ======================================================================
+``.csv`` ``.tsv``      csv module; the header row gives each cell's context
+``.jsonl`` ``.ndjson`` one object per line; every string or number value is a chunk, its key
+                       path the context
+``.json``              the same for an array of objects or one object (read whole, so capped
+                       at 256 MiB; larger files are scanned as text)
+``.sql``               text lines; ``INSERT INTO t (a, b) VALUES (...)`` values get their column
+                       names, and ``COPY t (a, b) FROM stdin`` blocks their columns
+``.db`` ``.sqlite``    every text-affinity column of every table (SQLite files are recognised
+``.sqlite3``           by their header too)
+``.gz``                decompressed on the fly, then by the inner name
+``.zip``               every member, by its name (``archive.zip!member.csv``)
+anything else          text lines (UTF-8, undecodable bytes replaced)
+=====================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import re
+import sqlite3
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, cast
+
+from strongroom.scan._model import Chunk, Location
+
+Row = list[Chunk]
+_JSON_WHOLE_LIMIT = 256 << 20
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_INSERT = re.compile(r"INSERT\s+INTO\s+[`\"\[]?[\w.]+[`\"\]]?\s*\(([^)]*)\)\s*VALUES", re.I)
+_COPY = re.compile(r"COPY\s+[\w.\"]+\s*\(([^)]*)\)\s+FROM\s+stdin", re.I)
+_SQL_VALUE = re.compile(r"'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|NULL", re.I)
+
+
+@contextlib.contextmanager
+def _text_stream(raw: IO[bytes]) -> Iterator[io.TextIOWrapper]:
+    """Decoded text over ``raw``, detached afterwards (the caller owns and closes ``raw``)."""
+    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+    try:
+        yield text
+    finally:
+        text.detach()
+
+
+def _cols(spec: str) -> list[str]:
+    return [c.strip().strip('`"[]') for c in spec.split(",")]
+
+
+def _lines(name: str, raw: IO[bytes]) -> Iterator[Row]:
+    with _text_stream(raw) as text:
+        for n, line in enumerate(text, start=1):
+            if line.strip():
+                yield [Chunk(line.rstrip("\r\n"), Location(name, n, 1), (), n)]
+
+
+def _delimited(name: str, raw: IO[bytes], delimiter: str) -> Iterator[Row]:
+    with _text_stream(raw) as text:
+        yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
+
+
+def _delimited_rows(name: str, reader: Any) -> Iterator[Row]:
+    header: list[str] = []
+    for values in reader:
+        line = reader.line_num
+        if not header:
+            header = [h.strip() for h in values]
+            yield [Chunk(" ".join(values), Location(name, line, 1), (), line)]  # headers too
+            continue
+        row = []
+        for i, cell in enumerate(values):
+            if cell:
+                ctx = (header[i],) if i < len(header) else ()
+                row.append(Chunk(cell, Location(name, line, i + 1), ctx, line))
+        if row:
+            yield row
+
+
+def _flatten(obj: Any, path: str, out: list[tuple[str, str]]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(v, f"{path}.{k}" if path else str(k), out)
+    elif isinstance(obj, list):
+        for v in obj:
+            _flatten(v, path, out)
+    elif isinstance(obj, str | int) and not isinstance(obj, bool):
+        out.append((path, str(obj)))
+
+
+def _json_row(name: str, obj: Any, line: int) -> Row:
+    pairs: list[tuple[str, str]] = []
+    _flatten(obj, "", pairs)
+    return [
+        Chunk(value, Location(name, line, None), tuple(p for p in path.split(".") if p), line)
+        for path, value in pairs
+    ]
+
+
+def _jsonl(name: str, raw: IO[bytes]) -> Iterator[Row]:
+    with _text_stream(raw) as text:
+        yield from _jsonl_rows(name, text)
+
+
+def _jsonl_rows(name: str, text: Iterable[str]) -> Iterator[Row]:
+    for n, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            yield [Chunk(line.rstrip("\r\n"), Location(name, n, 1), (), n)]
+            continue
+        yield _json_row(name, obj, n)
+
+
+def _json(name: str, raw: IO[bytes], size: int | None) -> Iterator[Row]:
+    if size is not None and size > _JSON_WHOLE_LIMIT:
+        yield from _lines(name, raw)
+        return
+    data = raw.read()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        yield from _lines(name, io.BytesIO(data))
+        return
+    items = doc if isinstance(doc, list) else [doc]
+    for i, obj in enumerate(items, start=1):
+        yield _json_row(name, obj, i)
+
+
+def _sql(name: str, raw: IO[bytes]) -> Iterator[Row]:
+    with _text_stream(raw) as text:
+        yield from _sql_rows(name, text)
+
+
+def _sql_rows(name: str, text_lines: Iterable[str]) -> Iterator[Row]:
+    copy_cols: list[str] | None = None
+    for n, line in enumerate(text_lines, start=1):
+        text = line.rstrip("\r\n")
+        if copy_cols is not None:
+            if text == "\\.":
+                copy_cols = None
+                continue
+            cells = text.split("\t")
+            yield [
+                Chunk(c, Location(name, n, None), (copy_cols[i],) if i < len(copy_cols) else (), n)
+                for i, c in enumerate(cells)
+                if c and c != "\\N"
+            ]
+            continue
+        m = _COPY.search(text)
+        if m:
+            copy_cols = _cols(m.group(1))
+            continue
+        m = _INSERT.search(text)
+        if m:
+            cols = _cols(m.group(1))
+            values = [a if a else b for a, b in _SQL_VALUE.findall(text[m.end() :])]
+            row = [
+                Chunk(v.replace("''", "'"), Location(name, n, None), (cols[i % len(cols)],), n)
+                for i, v in enumerate(values)
+                if v
+            ]
+            if row:
+                yield row
+            continue
+        if text.strip():
+            yield [Chunk(text, Location(name, n, 1), (), n)]
+
+
+def _sqlite(name: str, path: Path) -> Iterator[Row]:
+    uri = f"file:{path}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    conn.text_factory = lambda b: b.decode("utf-8", "replace")
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")]
+            if not cols:
+                continue
+            select = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
+            try:
+                cur = conn.execute(f"SELECT rowid, {select} FROM {quoted}")  # noqa: S608
+            except sqlite3.OperationalError:  # WITHOUT ROWID tables
+                cur = conn.execute(f"SELECT NULL, {select} FROM {quoted}")  # noqa: S608
+            for n, values in enumerate(cur, start=1):
+                key = str(values[0]) if values[0] is not None else str(n)
+                row = [
+                    Chunk(str(v), Location(f"{name}:{table}.{cols[i]}", row_key=key), (cols[i],), n)
+                    for i, v in enumerate(values[1:])
+                    if isinstance(v, str | int) and not isinstance(v, bool) and str(v)
+                ]
+                if row:
+                    yield row
+    finally:
+        conn.close()
+
+
+def _by_name(name: str, raw: IO[bytes], size: int | None) -> Iterator[Row]:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        with gzip.GzipFile(fileobj=raw) as inner:
+            yield from _by_name(name[:-3], cast("IO[bytes]", inner), None)
+    elif lower.endswith(".csv"):
+        yield from _delimited(name, raw, ",")
+    elif lower.endswith(".tsv"):
+        yield from _delimited(name, raw, "\t")
+    elif lower.endswith((".jsonl", ".ndjson")):
+        yield from _jsonl(name, raw)
+    elif lower.endswith(".json"):
+        yield from _json(name, raw, size)
+    elif lower.endswith(".sql"):
+        yield from _sql(name, raw)
+    else:
+        yield from _lines(name, raw)
+
+
+def read_target(path: Path) -> Iterator[Row]:
+    """Rows of one file (or archive, or SQLite database)."""
+    name = str(path)
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head == _SQLITE_MAGIC:
+        yield from _sqlite(name, path)
+        return
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                with zf.open(info) as member:
+                    yield from _by_name(f"{name}!{info.filename}", member, info.file_size)
+        return
+    with path.open("rb") as fh:
+        yield from _by_name(name, fh, path.stat().st_size)
+
+
+def expand(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, recursively, in a stable order."""
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file())
+        elif p.is_file():
+            yield p
