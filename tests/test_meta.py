@@ -55,6 +55,9 @@ def test_public_names() -> None:
         "strongroom.store",
         "strongroom.batch",
         "strongroom.synth",
+        "strongroom.policy",
+        "strongroom.auth",
+        "strongroom.scan",
     ],
 )
 def test_all_lists_only_existing_names(package: str) -> None:

@@ -1,10 +1,28 @@
 """``strongroom scan``: find unencrypted personal data in files, dumps and databases.
 
-Work in progress (issue 7): targets and the finding model are here; detectors, scoring and
-the command arrive next.
+Work in progress (issue 7): the finding model, streaming targets, detectors with the
+pattern → validation → context scoring ladder, the hyperscan prefilter (with a plain ``re``
+fallback) and the labelled leak-corpus generator are here; the command, parallel and Dask
+engines, SARIF output and the vault look-ups arrive next.
 """
 
+from strongroom.scan._corpus import write_leak_corpus
+from strongroom.scan._detect import DEFAULT_THRESHOLD, Scanner
 from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
+from strongroom.scan._prefilter import Prefilter, hyperscan_available
 from strongroom.scan._targets import expand, read_target
 
-__all__ = ["KINDS", "Chunk", "Finding", "Kind", "Location", "expand", "read_target"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "KINDS",
+    "Chunk",
+    "Finding",
+    "Kind",
+    "Location",
+    "Prefilter",
+    "Scanner",
+    "expand",
+    "hyperscan_available",
+    "read_target",
+    "write_leak_corpus",
+]

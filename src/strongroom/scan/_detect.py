@@ -1,0 +1,440 @@
+"""The detectors and their scores: chunks of text in, :class:`Finding` objects out.
+
+Pipeline for one chunk::
+
+    text ──prefilter──▶ windows ──fold──▶ exact expressions ──validators──▶ hits
+         ──context words / column header──▶ confidence ──threshold──▶ findings
+
+Numbers (resident IDs, mobiles, bank cards) are read as *tokens*: runs of digits joined by
+single spaces or dashes, with an optional ``+``/``(+86)`` in front and an optional ``X`` at
+the end, never touching another letter or digit (a match inside a longer run of digits is
+not a match; passports likewise must not touch letters or digits). A token's groups are
+read greedily from the left, longest plausible combination first, so ``+86 138 1234 5678``
+is one mobile and ``13812345678 13912345678`` two. Each combination is tried as a resident
+ID (18 or 15 digits), then a mobile (11 digits after an optional ``86``/``0086``), then a
+bank card (13-19 digits, issuer prefix, Luhn).
+
+Scoring ladder (``confidence``):
+
+=====================================  =========================  ==========================
+rung                                   alone                      with a context word/header
+=====================================  =========================  ==========================
+pattern only (failed validation)       0.3                        0.4
+validated resident ID (18), email      0.7                        1.0
+validated mobile, bank card            0.6                        0.9
+validated passport, legacy 15-digit    0.5                        0.8
+name next to another finding           0.6                        —
+name in a name column or after a key   —                          0.9
+=====================================  =========================  ==========================
+
+With the default threshold of 0.5, nothing unvalidated is ever reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Final, NamedTuple
+
+from strongroom.scan._context import header_kinds, near
+from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
+from strongroom.scan._names import is_name_header, looks_like_name, mask_name
+from strongroom.scan._prefilter import Engine, Prefilter
+from strongroom.scan._validate import (
+    card_issuer,
+    email_ok,
+    fold,
+    luhn_ok,
+    mobile_ok,
+    passport_ok,
+    resident_id,
+)
+
+__all__ = ["DEFAULT_THRESHOLD", "Scanner"]
+
+DEFAULT_THRESHOLD: Final = 0.5
+
+PATTERN_SCORE: Final = 0.3
+#: what a context word adds to a validated match (an unvalidated one gains only 0.1)
+CONTEXT_BONUS: Final = 0.3
+_VALIDATED: Final[dict[Kind, float]] = {
+    "resident_id": 0.7,
+    "mobile": 0.6,
+    "bank_card": 0.6,
+    "passport": 0.5,
+    "email": 0.7,
+    "name": 0.6,
+}
+_LEGACY_ID: Final = 0.5
+#: the longest cell read whole as a name
+_NAME_CELL: Final = 40
+#: how far from another finding in the same chunk a delimited name may be
+_NAME_REACH: Final = 80
+#: at most this many digit groups form one number (4-4-4-4-3 cards, +86 3-4-4 mobiles)
+_MAX_GROUPS: Final = 5
+
+_NUMBER: Final = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9]\.)"
+    r"(?:\(\+?(?:86|0086)\)[ -]?|\+)?"
+    r"[0-9]+(?:[ -][0-9]+)*"
+    r"(?:[Xx](?![0-9A-Za-z]))?"
+    r"(?![0-9A-Za-z])(?!\.[0-9])"
+)
+_GROUP: Final = re.compile(r"[0-9]+[Xx]?")
+_PASSPORT: Final = re.compile(r"(?<![0-9A-Za-z])[A-Z]{1,2}[0-9]{7,8}(?![0-9A-Za-z])")
+_EMAIL: Final = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}(?![A-Za-z0-9\-])"
+)
+_NAME_VALUE: Final = (
+    r"[\u4e00-\u9fff]{1,8}[·•・][\u4e00-\u9fff]{1,10}"
+    r"|[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff])"
+    r"|[A-Z][A-Za-zÀ-ÖØ-öø-ÿ'\-]*(?: [A-Z][A-Za-zÀ-ÖØ-öø-ÿ'\-]*){1,3}"
+)
+_NAME_KEY: Final = re.compile(
+    r"(?:姓名|名字|(?<![A-Za-z])(?i:(?:full|real|first|last|given|family|contact)?[_ ]?name)"
+    r"(?![a-z]))[\"']?\s*[:\uff1a=]\s*[\"']?(?P<v>" + _NAME_VALUE + ")"
+)
+_DELIMITED_NAME: Final = re.compile(
+    r"(?<![^\s,;|'\"=:\uff1a\uff0c\u3001(\uff08])"
+    r"([\u4e00-\u9fff]{1,8}·[\u4e00-\u9fff]{1,10}|[\u4e00-\u9fff]{2,4})"
+    r"(?![^\s,;|'\"\uff0c\u3001)\uff09])"
+)
+
+
+class _Hit(NamedTuple):
+    kind: Kind
+    start: int
+    end: int
+    value: str  # normalised (18-character ID, E.164 mobile, digits, upper-case passport …)
+    masked: str
+    score: float  # the validated score; unused when not validated
+    validated: bool
+    context: bool = False  # support found by the detector itself (a name key)
+
+
+def _mask_id(digits: str) -> str:
+    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:].upper()
+
+
+def _mask_mobile(national: str) -> str:
+    return national[:3] + "****" + national[-4:]
+
+
+def _mask_passport(value: str) -> str:
+    letters = len(value) - len(value.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    return value[:letters] + "*" * (len(value) - letters - 2) + value[-2:]
+
+
+def _mask_email(address: str) -> str:
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _classify(digits: str) -> tuple[Kind, str, str, float] | None:
+    """(kind, normalised value, mask, score) for a validated number, else None."""
+    n = len(digits)
+    if n in (15, 18):
+        number = resident_id(digits)
+        if number is not None:
+            return (
+                "resident_id",
+                number,
+                _mask_id(digits),
+                _VALIDATED["resident_id"] if (n == 18) else _LEGACY_ID,
+            )
+    if not digits[-1].isdigit():
+        return None
+    national = digits
+    if n == 15 and digits.startswith("0086"):
+        national = digits[4:]
+    elif n == 13 and digits.startswith("86"):
+        national = digits[2:]
+    if mobile_ok(national):
+        return "mobile", "+86" + national, _mask_mobile(national), _VALIDATED["mobile"]
+    if card_issuer(digits) is not None and luhn_ok(digits):
+        return "bank_card", digits, _mask_id(digits), _VALIDATED["bank_card"]
+    return None
+
+
+def _pattern_only(digits: str) -> tuple[Kind, str] | None:
+    """The kind a single unvalidated group looks like, by length, and its mask."""
+    n = len(digits)
+    if n == 18:
+        return "resident_id", _mask_id(digits)
+    if not digits[-1].isdigit():
+        return None
+    if n == 11 and digits[0] == "1":
+        return "mobile", _mask_mobile(digits)
+    if 13 <= n <= 19:
+        return "bank_card", _mask_id(digits)
+    return None
+
+
+def _numbers(window: str, match: re.Match[str], offset: int, out: list[_Hit]) -> None:
+    groups = [(g.start(), g.end()) for g in _GROUP.finditer(window, match.start(), match.end())]
+    count = len(groups)
+    i = 0
+    while i < count:
+        for j in range(min(count, i + _MAX_GROUPS) - 1, i - 1, -1):
+            if j > i and (
+                groups[i][1] - groups[i][0] < 2
+                or any(groups[k][1] - groups[k][0] < 3 for k in range(i + 1, j + 1))
+                or any(not window[groups[k][1] - 1].isdigit() for k in range(i, j))
+            ):
+                continue
+            digits = "".join(window[s:e] for s, e in groups[i : j + 1])
+            found = _classify(digits)
+            if found is not None:
+                kind, value, masked, score = found
+                start = match.start() if i == 0 else groups[i][0]
+                out.append(
+                    _Hit(kind, offset + start, offset + groups[j][1], value, masked, score, True)
+                )
+                i = j + 1
+                break
+        else:
+            s, e = groups[i]
+            guess = _pattern_only(window[s:e])
+            if guess is not None:
+                out.append(
+                    _Hit(
+                        guess[0], offset + s, offset + e, window[s:e].upper(), guess[1], 0.0, False
+                    )
+                )
+            i += 1
+
+
+class Scanner:
+    """Finds personal data in :class:`Chunk` objects.
+
+    ``threshold`` is the lowest confidence reported; ``kinds`` limits the detectors;
+    ``engine`` picks the prefilter (``"auto"``: hyperscan when it loads, else ``re``);
+    ``digest_key`` keys :attr:`Finding.value_digest` (a random key per scanner by default,
+    so digests de-duplicate within one run and mean nothing outside it).
+
+    A scanner holds a hyperscan scratch space: use one per thread.
+    """
+
+    __slots__ = ("_digest_key", "_prefilter", "kinds", "threshold")
+
+    def __init__(
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        kinds: Iterable[Kind] = KINDS,
+        *,
+        engine: Engine = "auto",
+        digest_key: bytes | None = None,
+    ) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        self.threshold = threshold
+        self.kinds: frozenset[Kind] = frozenset(kinds)
+        unknown = self.kinds - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown kinds: {sorted(unknown)}")
+        self._prefilter = Prefilter(engine)
+        self._digest_key = digest_key if digest_key is not None else secrets.token_bytes(32)
+
+    @property
+    def engine(self) -> str:
+        """The prefilter engine in use: ``"hyperscan"`` or ``"re"``."""
+        return self._prefilter.engine
+
+    def __repr__(self) -> str:
+        return f"Scanner(threshold={self.threshold}, engine={self.engine!r})"
+
+    def digest(self, kind: Kind, value: str) -> str:
+        """The keyed digest a finding of ``kind`` with normalised ``value`` carries."""
+        message = f"{kind}\x00{value}".encode()
+        return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def scan(self, chunk: Chunk) -> list[Finding]:
+        """Findings in one chunk, read as a row of its own."""
+        return self.scan_row((chunk,))
+
+    def scan_row(self, chunks: Sequence[Chunk]) -> list[Finding]:
+        """Findings in the chunks of one record; names count next to other findings."""
+        per_chunk: list[tuple[Chunk, list[_Hit], bool]] = []
+        support = False
+        for chunk in chunks:
+            hits = self._hits(chunk.text)
+            name_field = any(is_name_header(h) for h in chunk.context)
+            if name_field and not any(h.kind == "name" for h in hits):
+                hits.extend(_whole_name(chunk.text, in_name_field=True))
+            headers = header_kinds(chunk.context)
+            scored = [
+                h._replace(
+                    context=h.context
+                    or h.kind in headers
+                    or near(h.kind, chunk.text, h.start, h.end)
+                )
+                for h in hits
+            ]
+            support = support or any(
+                h.kind != "name" and _confidence(h) >= self.threshold for h in scored
+            )
+            per_chunk.append((chunk, scored, name_field))
+
+        findings: list[Finding] = []
+        for chunk, hits, name_field in per_chunk:
+            if support and not name_field and not any(h.kind == "name" for h in hits):
+                anchors = [h for h in hits if h.kind != "name" and _confidence(h) >= self.threshold]
+                hits.extend(_neighbour_names(chunk.text, anchors))
+            hits.sort(key=lambda h: h.start)
+            lines = _Lines(chunk)
+            for hit in hits:
+                confidence = _confidence(hit)
+                if hit.kind in self.kinds and confidence >= self.threshold:
+                    findings.append(self._finding(lines.locate(hit.start), hit, confidence))
+        return findings
+
+    def _hits(self, text: str) -> list[_Hit]:
+        hits: list[_Hit] = []
+        for ws, we in self._prefilter.windows(text):
+            window = fold(text[ws:we])
+            emails: list[tuple[int, int]] = []
+            if "@" in window:
+                for m in _EMAIL.finditer(window):
+                    address = m.group()
+                    valid = email_ok(address)
+                    hits.append(
+                        _Hit(
+                            "email",
+                            ws + m.start(),
+                            ws + m.end(),
+                            address.lower(),
+                            _mask_email(address),
+                            _VALIDATED["email"],
+                            valid,
+                        )
+                    )
+                    emails.append((ws + m.start(), ws + m.end()))
+            numbers: list[_Hit] = []
+            for m in _NUMBER.finditer(window):
+                _numbers(window, m, ws, numbers)
+            for m in _PASSPORT.finditer(window):
+                value = m.group()
+                numbers.append(
+                    _Hit(
+                        "passport",
+                        ws + m.start(),
+                        ws + m.end(),
+                        value,
+                        _mask_passport(value),
+                        _VALIDATED["passport"],
+                        passport_ok(value),
+                    )
+                )
+            if emails:
+                numbers = [
+                    h for h in numbers if not any(s < h.end and h.start < e for s, e in emails)
+                ]
+            hits.extend(numbers)
+            for m in _NAME_KEY.finditer(window):
+                name = m.group("v")
+                if looks_like_name(name, in_name_field=False):
+                    hits.append(
+                        _Hit(
+                            "name",
+                            ws + m.start("v"),
+                            ws + m.end("v"),
+                            name,
+                            mask_name(name),
+                            _VALIDATED["name"],
+                            True,
+                            True,
+                        )
+                    )
+        hits.sort(key=lambda h: h.start)
+        return hits
+
+    def _finding(self, location: Location, hit: _Hit, confidence: float) -> Finding:
+        return Finding(
+            kind=hit.kind,
+            location=location,
+            confidence=confidence,
+            masked=hit.masked,
+            value_digest=self.digest(hit.kind, hit.value),
+            validated=hit.validated,
+            context_hit=hit.context,
+        )
+
+
+def _confidence(hit: _Hit) -> float:
+    if hit.validated:
+        score = hit.score + (CONTEXT_BONUS if hit.context else 0.0)
+    else:
+        score = PATTERN_SCORE + (0.1 if hit.context else 0.0)
+    return round(min(score, 1.0), 2)
+
+
+def _whole_name(text: str, *, in_name_field: bool) -> list[_Hit]:
+    name = text.strip()
+    if not name or len(name) > _NAME_CELL or not looks_like_name(name, in_name_field=in_name_field):
+        return []
+    start = text.index(name)
+    return [
+        _Hit(
+            "name",
+            start,
+            start + len(name),
+            name,
+            mask_name(name),
+            _VALIDATED["name"],
+            True,
+            in_name_field,
+        )
+    ]
+
+
+def _neighbour_names(text: str, anchors: list[_Hit]) -> list[_Hit]:
+    """Names in a chunk of a row that has other findings: the whole cell, or a delimited
+    name-shaped token within :data:`_NAME_REACH` characters of a finding of the chunk's own
+    (a log line, an INSERT statement, a COPY line)."""
+    whole = _whole_name(text, in_name_field=False)
+    if whole or not anchors:
+        return whole
+    names: list[_Hit] = []
+    for anchor in anchors:
+        start = max(0, anchor.start - _NAME_REACH)
+        for m in _DELIMITED_NAME.finditer(text, start, min(len(text), anchor.end + _NAME_REACH)):
+            name = m.group(1)
+            if looks_like_name(name, in_name_field=False) and all(
+                n.start != m.start(1) for n in names
+            ):
+                hit = _Hit(
+                    "name", m.start(1), m.end(1), name, mask_name(name), _VALIDATED["name"], True
+                )
+                names.append(hit)
+    return names
+
+
+class _Lines:
+    """Line and column of offsets into a chunk, counted incrementally (offsets ascending)."""
+
+    __slots__ = ("_chunk", "_line", "_newline", "_pos")
+
+    def __init__(self, chunk: Chunk) -> None:
+        self._chunk = chunk
+        self._pos = 0
+        self._line = chunk.location.line or 0
+        self._newline = -1  # offset of the last newline before _pos
+
+    def locate(self, start: int) -> Location:
+        loc = self._chunk.location
+        if loc.line is None:
+            return loc
+        text = self._chunk.text
+        if start < self._pos:  # callers pass ascending offsets; start over if not
+            self._pos, self._line, self._newline = 0, loc.line, -1
+        count = text.count("\n", self._pos, start)
+        if count:
+            self._line += count
+            self._newline = text.rfind("\n", self._pos, start)
+        self._pos = start
+        if self._newline < 0:
+            return Location(loc.target, loc.line, (loc.column or 1) + start, loc.row_key)
+        return Location(loc.target, self._line, start - self._newline, loc.row_key)
