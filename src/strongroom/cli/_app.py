@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import _access, _admin, _bulk, _demo, _records
+from strongroom.cli import _access, _admin, _bulk, _demo, _records, _scan
 from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
@@ -143,6 +143,7 @@ app.command("update", rich_help_panel=_RECORDS)(_records.update)
 app.command("delete", rich_help_panel=_RECORDS)(_records.delete)
 
 app.command("import", rich_help_panel=_BULK)(_bulk.import_records)
+app.command("scan", rich_help_panel=_BULK)(_scan.scan)
 synth_app = typer.Typer(
     help="Write synthetic (made-up) records for demos, tests and benchmarks.",
     no_args_is_help=True,

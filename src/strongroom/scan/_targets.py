@@ -14,8 +14,8 @@ format                 how it is read
                        at 256 MiB; larger files are scanned as text)
 ``.sql``               text lines; ``INSERT INTO t (a, b) VALUES (...)`` values get their column
                        names, and ``COPY t (a, b) FROM stdin`` blocks their columns
-``.db`` ``.sqlite``    every text-affinity column of every table (SQLite files are recognised
-``.sqlite3``           by their header too)
+``.db`` ``.sqlite``    every text value of every table; numbers and blobs are not read
+``.sqlite3``           (SQLite files are recognised by their header too)
 ``.gz``                decompressed on the fly, then by the inner name
 ``.zip``               every member, by its name (``archive.zip!member.csv``)
 anything else          text lines (UTF-8, undecodable bytes replaced)
@@ -202,7 +202,7 @@ def _sqlite(name: str, path: Path) -> Iterator[Row]:
                 row = [
                     Chunk(str(v), Location(f"{name}:{table}.{cols[i]}", row_key=key), (cols[i],), n)
                     for i, v in enumerate(values[1:])
-                    if isinstance(v, str | int) and not isinstance(v, bool) and str(v)
+                    if isinstance(v, str) and v  # text values only, as the issue says
                 ]
                 if row:
                     yield row

@@ -1,0 +1,108 @@
+"""``strongroom scan``: look for unencrypted personal data in files and directories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from strongroom.cli._io import print_json, stderr, stdout
+from strongroom.errors import ValidationError
+from strongroom.scan import DEFAULT_THRESHOLD, KINDS, Finding, Scanner, expand, read_target
+
+EXIT_FOUND = 1  # something at or above --fail-on was found: gate a pipeline or a backup job
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {
+        "kind": f.kind,
+        "confidence": round(f.confidence, 2),
+        "masked": f.masked,
+        "target": loc.target,
+        "line": loc.line,
+        "column": loc.column,
+        "row_key": loc.row_key,
+        "validated": f.validated,
+        "context": f.context_hit,
+    }
+
+
+def scan(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or directories (scanned recursively).")
+    ],
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Report findings at or above this."),
+    ] = DEFAULT_THRESHOLD,
+    fail_on: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-on",
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when any finding has at least this confidence.",
+            show_default=False,
+        ),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=0, help="Masked samples shown per kind.")
+    ] = 3,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find unencrypted personal data (resident IDs, mobiles, bank cards, passports, emails,
+    names) in CSV/TSV, JSON/JSONL, SQL dumps, SQLite files, gzip and zip archives and text.
+    Prints masked samples only — never a whole value."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValidationError.single("paths", f"not found: {', '.join(missing)}")
+    scanner = Scanner(threshold=threshold)
+    findings: list[Finding] = []
+    files = 0
+    for path in expand(paths):
+        files += 1
+        for row in read_target(path):
+            findings.extend(scanner.scan_row(row))
+    top = max((f.confidence for f in findings), default=0.0)
+    failed = fail_on is not None and top >= fail_on
+    if json_out:
+        print_json(
+            {
+                "files": files,
+                "counts": dict(Counter(f.kind for f in findings)),
+                "findings": [_finding_json(f) for f in findings],
+                "failed": failed,
+            }
+        )
+    else:
+        _summary(findings, files, samples)
+    if failed:
+        stderr().print(f"found personal data at confidence {top:.2f} ≥ --fail-on {fail_on}")
+        raise typer.Exit(EXIT_FOUND)
+
+
+def _summary(findings: list[Finding], files: int, samples: int) -> None:
+    counts = Counter(f.kind for f in findings)
+    table = Table(title=f"scan: {files} file(s), {len(findings)} finding(s)")
+    table.add_column("kind")
+    table.add_column("found", justify="right")
+    table.add_column("masked samples (location)")
+    for kind in KINDS:
+        if not counts[kind]:
+            continue
+        shown = [f for f in findings if f.kind == kind][:samples]
+        text = "\n".join(
+            f"{f.masked}  ({f.location.target}"
+            + (f":{f.location.line}" if f.location.line else "")
+            + (f":{f.location.column}" if f.location.column else "")
+            + (f" row {f.location.row_key}" if f.location.row_key else "")
+            + ")"
+            for f in shown
+        )
+        table.add_row(kind, f"{counts[kind]:,}", Text(text))  # never read as markup
+    stdout().print(table)
