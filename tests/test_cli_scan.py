@@ -60,3 +60,21 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "paths" in result.output
+
+
+def test_leak_corpus_command_and_sarif(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    result = runner.invoke(app, ["synth", "leak-corpus", "--out", str(corpus), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert (corpus / "answers.jsonl").exists()
+    sarif = tmp_path / "out.sarif"
+    result = runner.invoke(app, ["scan", str(corpus), "--sarif", str(sarif), "--fail-on", "0.9"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(sarif.read_text(encoding="utf-8"))
+    assert doc["version"] == "2.1.0"
+    results = doc["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"strongroom.resident_id", "strongroom.mobile"}
+    assert all(r["level"] in ("error", "warning") for r in results)
+    bad = runner.invoke(app, ["synth", "leak-corpus", "--out", str(corpus), "--size", "huge"])
+    assert bad.exit_code == 2
+    assert "size" in bad.output

@@ -149,6 +149,7 @@ synth_app = typer.Typer(
     no_args_is_help=True,
 )
 synth_app.command("persons")(_bulk.synth_persons)
+synth_app.command("leak-corpus")(_bulk.synth_leak_corpus)
 app.add_typer(synth_app, name="synth", rich_help_panel=_BULK)
 
 users_app = typer.Typer(help="Users and service accounts (principals).", no_args_is_help=True)

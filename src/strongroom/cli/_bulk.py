@@ -321,3 +321,22 @@ def import_records(
             workers=workers,
         )
     report_summary(summary, json_out)
+
+
+def synth_leak_corpus(
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Directory to write the corpus into.")
+    ],
+    seed: Annotated[int, typer.Option(help="The same seed gives identical files.")] = 7,
+    size: Annotated[str, typer.Option("--size", help="small, medium or large.")] = "small",
+) -> None:
+    """Write a labelled leak corpus for testing `strongroom scan`: every supported format,
+    true positives in every spelling, near misses and noise, and an answer key
+    (answers.jsonl). Synthetic values only."""
+    from strongroom.errors import ValidationError
+    from strongroom.scan import write_leak_corpus
+
+    if size not in ("small", "medium", "large"):
+        raise ValidationError.single("size", "must be small, medium or large")
+    answers = write_leak_corpus(out, seed, size=size)
+    stdout().print(Text(f"wrote the leak corpus to {out} (answer key: {answers.name})"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,6 +55,15 @@ def scan(
         int, typer.Option("--samples", min=0, help="Masked samples shown per kind.")
     ] = 3,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    sarif: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif",
+            dir_okay=False,
+            help="Also write the findings as SARIF 2.1.0 (for code-scanning tools).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Find unencrypted personal data (resident IDs, mobiles, bank cards, passports, emails,
     names) in CSV/TSV, JSON/JSONL, SQL dumps, SQLite files, gzip and zip archives and text.
@@ -70,6 +80,8 @@ def scan(
             findings.extend(scanner.scan_row(row))
     top = max((f.confidence for f in findings), default=0.0)
     failed = fail_on is not None and top >= fail_on
+    if sarif is not None:
+        sarif.write_text(json.dumps(_sarif(findings), ensure_ascii=False, indent=1), "utf-8")
     if json_out:
         print_json(
             {
@@ -84,6 +96,40 @@ def scan(
     if failed:
         stderr().print(f"found personal data at confidence {top:.2f} ≥ --fail-on {fail_on}")
         raise typer.Exit(EXIT_FOUND)
+
+
+def _sarif(findings: list[Finding]) -> dict[str, Any]:
+    """SARIF 2.1.0: one rule per kind; level error at confidence ≥ 0.9, else warning."""
+    rules = [
+        {"id": f"strongroom.{k}", "shortDescription": {"text": f"unencrypted {k}"}} for k in KINDS
+    ]
+    results = []
+    for f in findings:
+        loc = f.location
+        region: dict[str, int] = {}
+        if loc.line:
+            region["startLine"] = loc.line
+        if loc.column:
+            region["startColumn"] = loc.column
+        physical: dict[str, Any] = {"artifactLocation": {"uri": loc.target.split("!")[0]}}
+        if region:
+            physical["region"] = region
+        results.append(
+            {
+                "ruleId": f"strongroom.{f.kind}",
+                "level": "error" if f.confidence >= 0.9 else "warning",
+                "message": {"text": f"{f.kind} {f.masked} (confidence {f.confidence:.2f})"},
+                "locations": [{"physicalLocation": physical}],
+                "properties": {"confidence": round(f.confidence, 2), "rowKey": loc.row_key},
+            }
+        )
+    return {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {"tool": {"driver": {"name": "strongroom scan", "rules": rules}}, "results": results}
+        ],
+    }
 
 
 def _summary(findings: list[Finding], files: int, samples: int) -> None:
