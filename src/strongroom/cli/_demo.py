@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import shlex
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,12 @@ def demo(
         )
         ref = _searches(vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose)
     ref = ref or "REF"
+    # the command as it was run (make demo runs .venv/bin/strongroom, which is not on PATH)
+    exe = (
+        shlex.quote(sys.argv[0])
+        if sys.argv and sys.argv[0].endswith("strongroom")
+        else ("strongroom")
+    )
     out.print(
         Text(
             "\nTry it yourself (ID is a placeholder; the reference is real):\n"
@@ -141,10 +148,10 @@ def demo(
             f"STRONGROOM_KEYS={shlex.quote(str(keys_dir))} STRONGROOM_PURPOSE={purpose.code}"
             + (f" STRONGROOM_PASSPHRASE={DEMO_PASSPHRASE}" if passphrase == DEMO_PASSPHRASE else "")
             + "\n"
-            "  strongroom status\n"
-            "  strongroom find person --resident-id ID\n"
-            f"  strongroom get person {ref} --history\n"
-            f"  strongroom find incident --person {ref} --json"
+            f"  {exe} status\n"
+            f"  {exe} find person --resident-id ID\n"
+            f"  {exe} get person {ref} --history\n"
+            f"  {exe} find incident --person {ref} --json"
         )
     )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -73,11 +74,22 @@ def scan(
         raise ValidationError.single("paths", f"not found: {', '.join(missing)}")
     scanner = Scanner(threshold=threshold)
     findings: list[Finding] = []
-    files = 0
-    for path in expand(paths):
-        files += 1
-        for row in read_target(path):
-            findings.extend(scanner.scan_row(row))
+    targets = list(expand(paths))
+    files = len(targets)
+    total = sum(p.stat().st_size for p in targets)
+    with Progress(
+        TextColumn("scan"),
+        BarColumn(bar_width=20),
+        DownloadColumn(),
+        TextColumn("{task.fields[found]:,} found"),
+        console=stderr(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("scan", total=total, found=0)
+        for path in targets:
+            for row in read_target(path):
+                findings.extend(scanner.scan_row(row))
+            bar.update(task, advance=path.stat().st_size, found=len(findings))
     top = max((f.confidence for f in findings), default=0.0)
     failed = fail_on is not None and top >= fail_on
     if sarif is not None:
