@@ -16,20 +16,9 @@ from strongroom.auth import AuthenticationError, Principal, TokenStore
 from strongroom.cli import app
 from strongroom.policy import shipped_policy_dir
 from strongroom.vault import Vault
+from tests.test_cli import ENV_NAMES, PASSPHRASE
 
-PASSPHRASE = "correct horse battery staple"
 TOKEN = re.compile(r"sr_[a-z2-7]{8}_[a-z2-7]{52}")
-ENV_NAMES = (
-    "STRONGROOM_DATA",
-    "STRONGROOM_KEYS",
-    "STRONGROOM_PASSPHRASE",
-    "STRONGROOM_PASSPHRASE_FILE",
-    "STRONGROOM_ACTOR",
-    "STRONGROOM_PURPOSE",
-    "STRONGROOM_CASE_REF",
-    "STRONGROOM_DATABASE_URL",
-    "STRONGROOM_KEYSTORE_URL",
-)
 
 runner = CliRunner()
 
