@@ -437,8 +437,26 @@ class Vault:
         """
         check_call(actor, purpose)
         coll = self.collection(collection)
+        spec, values, rows = self.candidates(coll, criteria, regions)
+        if len(rows) > 1:
+            self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
+        out = []
+        for row in rows:
+            view = self.open_row(row)
+            if self.matches(coll, spec, values, view):
+                out.append(view)
+        return out
+
+    def candidates(
+        self,
+        coll: Collection,
+        criteria: Mapping[str, str],
+        regions: Sequence[str] | None = None,
+    ) -> tuple[IndexSpec, list[str], list[Any]]:
+        """The index a search uses, its normalised values, and the (still sealed) current
+        rows its tokens point to, ordered by record id. Callers open the rows and keep those
+        for which :meth:`matches` holds (a 64-bit token may collide)."""
         spec, values = self._match_index(coll, criteria)
-        wanted = set(values)
         held = self._keyring.regions(coll.name)
         targets = held if regions is None else [r for r in regions if r in held]
         tokens: list[int] = []
@@ -446,14 +464,13 @@ class Vault:
             ix = self._keyring.blind_indexer(region, coll.name, create=False)
             tokens.extend(ix.token(spec.name, v) for v in values)
         rows = self._store.current_by_tokens(coll.name, tokens)
-        if len(rows) > 1:
-            self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
-        out = []
-        for row in rows:
-            view = self.open_row(row)
-            if wanted & set(coll.values_of(spec, view.fields)):
-                out.append(view)
-        return out
+        rows.sort(key=lambda r: bytes(r.id))
+        return spec, values, rows
+
+    @staticmethod
+    def matches(coll: Collection, spec: IndexSpec, values: Sequence[str], view: RecordView) -> bool:
+        """Whether an opened candidate really holds one of the searched values."""
+        return bool(set(values) & set(coll.values_of(spec, view.fields)))
 
     def incidents_of(self, person_ref: str, *, actor: Actor, purpose: Purpose) -> list[RecordView]:
         """Every current incident that names the person as a party."""
