@@ -486,6 +486,27 @@ TABLE: list[Case] = [
         label="protected",
     ),
     Case("supervisor", "search", "person", "CASE", True, case_ref="C9", label="any-case"),
+    Case("supervisor", "delete", "incident", "CASE", True, case_ref="C1", assigned=C1),
+    Case(
+        "supervisor",
+        "delete",
+        "incident",
+        "CASE",
+        False,
+        case_ref="C2",
+        assigned=C1,
+        label="not-assigned",
+    ),
+    Case(
+        "supervisor",
+        "delete",
+        "incident",
+        "COVERT-CASE",
+        False,
+        case_ref="C1",
+        assigned=C1,
+        label="covert",
+    ),
     # -- auditor ---------------------------------------------------------------------------
     Case("auditor", "search", "audit", "AUDIT", True),
     Case("auditor", "search", "audit", "leak-investigation", True),
@@ -1203,7 +1224,7 @@ def test_authorize_raises_when_denied() -> None:
 
 def test_engine_is_a_policy_and_describes_itself() -> None:
     assert isinstance(ENGINE, policy.Policy)
-    assert repr(ENGINE).endswith("36 policies)")
+    assert repr(ENGINE).endswith("37 policies)")
     assert ENGINE.fields_of("person") == PERSON
     assert ENGINE.fields_of("incident") == INCIDENT
     assert ENGINE.fields_of("vehicle") == ()
