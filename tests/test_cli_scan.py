@@ -11,6 +11,7 @@ from strongroom import Actor, Purpose, Vault
 from strongroom.batch import import_file
 from strongroom.cli._app import app
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+from strongroom.scan._corpus_values import national
 from strongroom.synth import generate_persons, write_persons_csv
 
 runner = CliRunner()
@@ -78,3 +79,54 @@ def test_leak_corpus_command_and_sarif(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["synth", "leak-corpus", "--out", str(corpus), "--size", "huge"])
     assert bad.exit_code == 2
     assert "size" in bad.output
+
+
+def test_vault_lookup_counts_its_own_people_only(tmp_path: Path) -> None:
+    persons = list(generate_persons(40, seed=21))
+    src = tmp_path / "src"
+    src.mkdir()
+    write_persons_csv(persons, src / "persons.csv")
+    data, keys = tmp_path / "data", tmp_path / "keys"
+    with Vault.init(data, keys, "a passphrase!", argon2=UNSAFE_FAST_ARGON2) as v:
+        s = import_file(v, "person", src / "persons.csv", actor=Actor("t"), purpose=Purpose("T"))
+        assert s.accepted == 40
+        refs = [
+            view.ref
+            for view in v.find(
+                "person",
+                {"resident_id": persons[0].resident_id},
+                actor=Actor("t"),
+                purpose=Purpose("T"),
+            )
+        ]
+    secret = tmp_path / "pass"
+    secret.write_text("a passphrase!\n", encoding="utf-8")
+    secret.chmod(0o600)
+    outsiders = list(generate_persons(4, seed=9_999))
+    lines = ["note,number"]
+    lines += [f"id,{p.resident_id}" for p in persons[:5]]  # five of ours by resident ID
+    lines += [f"phone,{national(p.phones[0])}" for p in persons[5:8]]  # three by mobile
+    lines += [f"id,{persons[0].resident_id}", f"phone,{national(persons[0].phones[0])}"]  # again
+    lines += [f"id,{p.resident_id}" for p in outsiders]  # not ours
+    leak = tmp_path / "leak" / "sample.csv"
+    leak.parent.mkdir()
+    leak.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    base = ["--data", str(data), "--keys", str(keys), "--passphrase-file", str(secret)]
+    result = runner.invoke(app, [*base, "--actor", "ana", "scan", str(leak), "--vault", "--json"])
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.stdout)["vault"]
+    assert ours["people_in_vault"] == 8
+    assert ours["resident_ids_looked_up"] == 9 and ours["mobiles_looked_up"] == 4
+    assert ours["people_by_resident_id"] == 5 and ours["people_by_mobile"] == 4
+    assert "guard issue" in ours["honeytokens"]
+    text = runner.invoke(app, [*base, "scan", str(leak), "--vault"]).stdout
+    assert "8 distinct people of this vault" in text and "honeytokens" in text
+    for output in (result.stdout, text):
+        assert refs[0] not in output
+        assert all(p.resident_id not in output for p in persons[:8] + outsiders)
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not it\n", encoding="utf-8")
+    wrong.chmod(0o600)
+    base[-1] = str(wrong)
+    result = runner.invoke(app, [*base, "scan", str(leak), "--vault"])
+    assert result.exit_code == 4, result.output

@@ -1,9 +1,11 @@
-"""``strongroom scan``: look for unencrypted personal data in files and directories."""
+"""``strongroom scan``: look for unencrypted personal data in files, directories and databases."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import os
+import secrets
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +14,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from strongroom._access import Actor
 from strongroom.cli._io import print_json, stderr, stdout
+from strongroom.cli._options import settings_of
 from strongroom.errors import ValidationError
-from strongroom.scan import DEFAULT_THRESHOLD, KINDS, Finding, Scanner, expand, read_target
+from strongroom.scan import DEFAULT_THRESHOLD, KINDS, Finding, expand
+from strongroom.scan._database import read_database
+from strongroom.scan._ours import PURPOSE, Ownership, look_up
+from strongroom.scan._report import Report
+from strongroom.scan._run import Options, run
+from strongroom.scan._split import plan
+from strongroom.vault import Vault
 
 EXIT_FOUND = 1  # something at or above --fail-on was found: gate a pipeline or a backup job
 
@@ -34,10 +44,36 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
+class ScanEngine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Files or directories (scanned recursively).")
-    ],
+        list[Path] | None,
+        typer.Argument(help="Files or directories (scanned recursively).", show_default=False),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="DSN",
+            help="Also read the text columns of every table of this database "
+            "(sqlite:///path or postgresql://user@host/db).",
+            show_default=False,
+        ),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            metavar="N",
+            help="With --db: read only the first N rows of each table.",
+            show_default=False,
+        ),
+    ] = None,
     threshold: Annotated[
         float,
         typer.Option("--threshold", min=0.0, max=1.0, help="Report findings at or above this."),
@@ -55,6 +91,36 @@ def scan(
     samples: Annotated[
         int, typer.Option("--samples", min=0, help="Masked samples shown per kind.")
     ] = 3,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Processes for files (default: one per CPU). Big files are cut into ranges.",
+            show_default=False,
+        ),
+    ] = None,
+    engine: Annotated[
+        ScanEngine,
+        typer.Option("--engine", help="local (processes here) or dask (a Dask cluster)."),
+    ] = ScanEngine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="With --engine dask: the scheduler (tcp://host:8786).",
+            show_default=False,
+        ),
+    ] = None,
+    vault_check: Annotated[
+        bool,
+        typer.Option(
+            "--vault",
+            help="Look found resident IDs and mobiles up in the vault (--data/--keys): "
+            "how many found people are its records. Counts only.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     sarif: Annotated[
         Path | None,
@@ -67,16 +133,75 @@ def scan(
     ] = None,
 ) -> None:
     """Find unencrypted personal data (resident IDs, mobiles, bank cards, passports, emails,
-    names) in CSV/TSV, JSON/JSONL, SQL dumps, SQLite files, gzip and zip archives and text.
-    Prints masked samples only — never a whole value."""
+    names) in CSV/TSV, JSON/JSONL, SQL dumps, Parquet, SQLite files, gzip and zip archives,
+    text, and database tables (--db). Prints masked samples only — never a whole value."""
+    paths = paths or []
+    if not paths and db is None:
+        raise ValidationError.single("paths", "give files or directories to scan, or --db DSN")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValidationError.single("paths", f"not found: {', '.join(missing)}")
-    scanner = Scanner(threshold=threshold)
-    findings: list[Finding] = []
-    targets = list(expand(paths))
-    files = len(targets)
-    total = sum(p.stat().st_size for p in targets)
+    if sample is not None and (db is None or sample < 1):
+        raise ValidationError.single("--sample", "needs --db, and N of at least 1")
+    if workers is not None and workers < 1:
+        raise ValidationError.single("--workers", "must be at least 1")
+    if engine is ScanEngine.dask and not scheduler:
+        raise ValidationError.single("--scheduler", "--engine dask needs --scheduler ADDRESS")
+    if scheduler and engine is not ScanEngine.dask:
+        raise ValidationError.single("--scheduler", "only with --engine dask")
+    vault: Vault | None = None
+    actor: Actor | None = None
+    if vault_check:
+        settings = settings_of(ctx)
+        actor = Actor(settings.actor().id, role="auditor")
+        vault = settings.open_vault()
+    try:
+        options = Options(
+            threshold,
+            secrets.token_bytes(32),
+            samples=samples,
+            keep=json_out or sarif is not None,
+            collect=vault is not None,
+        )
+        report = _scan_all(paths, db, sample, options, engine, workers, scheduler)
+        ours = look_up(vault, report.values, actor=actor) if vault and actor else None
+    finally:
+        if vault is not None:
+            vault.close()
+    report.values.clear()
+    failed = fail_on is not None and report.top >= fail_on
+    if sarif is not None:
+        sarif.write_text(json.dumps(_sarif(report.findings), ensure_ascii=False, indent=1), "utf-8")
+    if json_out:
+        doc: dict[str, Any] = {
+            "files": report.files,
+            "tables": report.tables,
+            "counts": dict(report.counts),
+            "findings": [_finding_json(f) for f in report.findings],
+            "failed": failed,
+        }
+        if ours is not None:
+            doc["vault"] = _ours_json(ours)
+        print_json(doc)
+    else:
+        _summary(report, samples)
+        if ours is not None:
+            _ours_summary(ours)
+    if failed:
+        stderr().print(f"found personal data at confidence {report.top:.2f} ≥ --fail-on {fail_on}")
+        raise typer.Exit(EXIT_FOUND)
+
+
+def _scan_all(
+    paths: list[Path],
+    db: str | None,
+    sample: int | None,
+    options: Options,
+    engine: ScanEngine,
+    workers: int | None,
+    scheduler: str | None,
+) -> Report:
+    units = list(plan(list(expand(paths)))) if paths else []
     with Progress(
         TextColumn("scan"),
         BarColumn(bar_width=20),
@@ -85,29 +210,54 @@ def scan(
         console=stderr(),
         transient=True,
     ) as bar:
-        task = bar.add_task("scan", total=total, found=0)
-        for path in targets:
-            for row in read_target(path):
-                findings.extend(scanner.scan_row(row))
-            bar.update(task, advance=path.stat().st_size, found=len(findings))
-    top = max((f.confidence for f in findings), default=0.0)
-    failed = fail_on is not None and top >= fail_on
-    if sarif is not None:
-        sarif.write_text(json.dumps(_sarif(findings), ensure_ascii=False, indent=1), "utf-8")
-    if json_out:
-        print_json(
-            {
-                "files": files,
-                "counts": dict(Counter(f.kind for f in findings)),
-                "findings": [_finding_json(f) for f in findings],
-                "failed": failed,
-            }
+        task = bar.add_task("scan", total=sum(u.size for u in units), found=0)
+        found = 0
+
+        def advance(part: Report) -> None:
+            nonlocal found
+            found += part.total
+            bar.update(task, advance=part.bytes, found=found)
+
+        report = run(
+            units,
+            options,
+            engine=engine.value,
+            workers=workers if workers is not None else (os.cpu_count() or 1),
+            scheduler=scheduler,
+            progress=advance,
         )
-    else:
-        _summary(findings, files, samples)
-    if failed:
-        stderr().print(f"found personal data at confidence {top:.2f} ≥ --fail-on {fail_on}")
-        raise typer.Exit(EXIT_FOUND)
+        if db is not None:
+            scanner = options.scanner()
+            collect = report.values if options.collect else None
+            rows = bar.add_task("scan", total=None, found=0)
+            for _table, table_rows in read_database(db, sample=sample):
+                report.tables += 1
+                for row in table_rows:
+                    findings = scanner.scan_row(row, collect)
+                    report.add(findings)
+                    found += len(findings)
+                    bar.update(rows, advance=1, found=found)
+    return report
+
+
+def _ours_json(ours: Ownership) -> dict[str, Any]:
+    return {
+        "resident_ids_looked_up": ours.resident_ids,
+        "mobiles_looked_up": ours.mobiles,
+        "people_in_vault": ours.people,
+        "people_by_resident_id": ours.by_resident_id,
+        "people_by_mobile": ours.by_mobile,
+        "honeytokens": ours.honeytokens,
+    }
+
+
+def _ours_summary(ours: Ownership) -> None:
+    stdout().print(
+        f"vault: {ours.people:,} distinct people of this vault among the found values "
+        f"({ours.resident_ids:,} resident IDs and {ours.mobiles:,} mobiles looked up, purpose "
+        f"{PURPOSE}; {ours.by_resident_id:,} by resident ID, {ours.by_mobile:,} by mobile)\n"
+        f"honeytokens: {ours.honeytokens}"
+    )
 
 
 def _sarif(findings: list[Finding]) -> dict[str, Any]:
@@ -144,16 +294,17 @@ def _sarif(findings: list[Finding]) -> dict[str, Any]:
     }
 
 
-def _summary(findings: list[Finding], files: int, samples: int) -> None:
-    counts = Counter(f.kind for f in findings)
-    table = Table(title=f"scan: {files} file(s), {len(findings)} finding(s)")
+def _summary(report: Report, samples: int) -> None:
+    counts = report.counts
+    where = f"{report.files} file(s)" + (f", {report.tables} table(s)" if report.tables else "")
+    table = Table(title=f"scan: {where}, {report.total} finding(s)")
     table.add_column("kind")
     table.add_column("found", justify="right")
     table.add_column("masked samples (location)")
     for kind in KINDS:
         if not counts[kind]:
             continue
-        shown = [f for f in findings if f.kind == kind][:samples]
+        shown = report.examples.get(kind, [])[:samples]
         text = "\n".join(
             f"{f.masked}  ({f.location.target}"
             + (f":{f.location.line}" if f.location.line else "")

@@ -1,9 +1,9 @@
 """``strongroom scan``: find unencrypted personal data in files, dumps and databases.
 
-Work in progress (issue 7): the finding model, streaming targets, detectors with the
-pattern → validation → context scoring ladder, the hyperscan prefilter (with a plain ``re``
-fallback) and the labelled leak-corpus generator are here; the command, parallel and Dask
-engines, SARIF output and the vault look-ups arrive next.
+The finding model, streaming targets (files, archives, Parquet, SQLite, live databases),
+detectors with the pattern → validation → context scoring ladder, the hyperscan prefilter (with
+a plain ``re`` fallback), work split by file and byte range over processes or a Dask cluster,
+the vault look-ups (``--vault``) and the labelled leak-corpus generator.
 """
 
 from strongroom.scan._corpus import write_leak_corpus

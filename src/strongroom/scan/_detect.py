@@ -56,6 +56,8 @@ from strongroom.scan._validate import (
 __all__ = ["DEFAULT_THRESHOLD", "Scanner"]
 
 DEFAULT_THRESHOLD: Final = 0.5
+#: the kinds whose values ``scan_row(collect=...)`` gathers (the vault can look them up)
+COLLECTED: Final[frozenset[Kind]] = frozenset({"resident_id", "mobile"})
 
 PATTERN_SCORE: Final = 0.3
 #: what a context word adds to a validated match (an unvalidated one gains only 0.1)
@@ -255,8 +257,14 @@ class Scanner:
         """Findings in one chunk, read as a row of its own."""
         return self.scan_row((chunk,))
 
-    def scan_row(self, chunks: Sequence[Chunk]) -> list[Finding]:
-        """Findings in the chunks of one record; names count next to other findings."""
+    def scan_row(
+        self, chunks: Sequence[Chunk], collect: set[tuple[Kind, str]] | None = None
+    ) -> list[Finding]:
+        """Findings in the chunks of one record; names count next to other findings.
+
+        ``collect`` receives ``(kind, normalised value)`` of each validated resident ID and
+        mobile reported (18-character ID, E.164 mobile), for look-ups in a vault.
+        """
         per_chunk: list[tuple[Chunk, list[_Hit], bool]] = []
         support = False
         for chunk in chunks:
@@ -289,6 +297,8 @@ class Scanner:
                 confidence = _confidence(hit)
                 if hit.kind in self.kinds and confidence >= self.threshold:
                     findings.append(self._finding(lines.locate(hit.start), hit, confidence))
+                    if collect is not None and hit.validated and hit.kind in COLLECTED:
+                        collect.add((hit.kind, hit.value))
         return findings
 
     def _hits(self, text: str) -> list[_Hit]:

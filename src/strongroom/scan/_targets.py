@@ -78,8 +78,9 @@ def _delimited(name: str, raw: IO[bytes], delimiter: str) -> Iterator[Row]:
         yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
 
 
-def _delimited_rows(name: str, reader: Any) -> Iterator[Row]:
-    header: list[str] = []
+def _delimited_rows(name: str, reader: Any, header: list[str] | None = None) -> Iterator[Row]:
+    """Rows of a CSV reader; ``header`` given when the reader starts after the header line."""
+    header = list(header or [])
     for values in reader:
         line = reader.line_num
         if not header:
@@ -152,8 +153,10 @@ def _sql(name: str, raw: IO[bytes]) -> Iterator[Row]:
         yield from _sql_rows(name, text)
 
 
-def _sql_rows(name: str, text_lines: Iterable[str]) -> Iterator[Row]:
-    copy_cols: list[str] | None = None
+def _sql_rows(
+    name: str, text_lines: Iterable[str], copy_cols: list[str] | None = None
+) -> Iterator[Row]:
+    """Rows of a dump; ``copy_cols`` given when the lines start inside a ``COPY`` block."""
     for n, line in enumerate(text_lines, start=1):
         text = line.rstrip("\r\n")
         if copy_cols is not None:

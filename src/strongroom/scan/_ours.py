@@ -1,0 +1,62 @@
+"""Is it ours? Look found resident IDs and mobiles up in a vault, and keep only counts.
+
+Each validated resident ID is resolved through the vault's unique ``resident_id`` blind index
+(in batches), each mobile through the ``phone`` index (``Vault.find``), as the calling
+principal with the purpose ``leak-investigation``. What comes back is a count of distinct
+records of this vault — never a record, a reference or a value: the references are compared
+in memory and dropped.
+
+Honeytokens (planted records that alarm on any read) belong to the guard layer, which has not
+landed yet; :data:`HONEYTOKENS` says so in every report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from strongroom._access import Actor, Purpose
+from strongroom.errors import ValidationError
+from strongroom.scan._model import Kind
+from strongroom.vault import Vault
+
+__all__ = ["HONEYTOKENS", "PURPOSE", "Ownership", "look_up"]
+
+PURPOSE: Final = "leak-investigation"
+HONEYTOKENS: Final = "not checked: honeytoken checking awaits the guard issue"
+_BATCH: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """Counts only: how many found values were looked up, how many people they are."""
+
+    resident_ids: int  # distinct validated resident IDs looked up
+    mobiles: int  # distinct validated mobiles looked up
+    people: int  # distinct person records of this vault that hold one of them
+    by_resident_id: int  # of those, found through a resident ID
+    by_mobile: int  # of those, found through a mobile
+    honeytokens: str = HONEYTOKENS
+
+
+def look_up(vault: Vault, values: Iterable[tuple[Kind, str]], *, actor: Actor) -> Ownership:
+    """Count the vault's person records behind the found resident IDs and mobiles."""
+    purpose = Purpose(PURPOSE)
+    pairs = set(values)
+    ids = sorted(v for k, v in pairs if k == "resident_id")
+    phones = sorted(v for k, v in pairs if k == "mobile")
+    by_id: set[str] = set()
+    for i in range(0, len(ids), _BATCH):
+        found = vault.resolve_unique(
+            "person", "resident_id", ids[i : i + _BATCH], actor=actor, purpose=purpose
+        )
+        by_id.update(found.values())
+    by_phone: set[str] = set()
+    for phone in phones:
+        try:
+            views = vault.find("person", {"phone": phone}, actor=actor, purpose=purpose)
+        except ValidationError:  # a number the vault's phone type refuses: not one of ours
+            continue
+        by_phone.update(view.ref for view in views)
+    return Ownership(len(ids), len(phones), len(by_id | by_phone), len(by_id), len(by_phone))
