@@ -21,9 +21,24 @@ from strongroom.errors import (
 )
 from strongroom.vault import RecordView, Vault
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from strongroom.client import Client
+
+
+def __getattr__(name: str) -> object:
+    # the SDK pulls in httpx, policy and auth: load it only when asked for
+    if name == "Client":
+        from strongroom.client import Client
+
+        return Client
+    raise AttributeError(f"module 'strongroom' has no attribute {name!r}")
+
+
 __all__ = [
     "AccessError",
     "Actor",
+    "Client",
     "ConfigError",
     "ConflictError",
     "FieldError",

@@ -1,0 +1,39 @@
+"""The HTTP API (FastAPI, under ``/v1``): see ``docs/api.md`` and ``docs/openapi.json``.
+
+Build an app with :func:`build_service` and :func:`create_app`; ``strongroom serve`` runs it
+under uvicorn.
+"""
+
+from __future__ import annotations
+
+from strongroom.api._app import Service, create_app
+from strongroom.api._middleware import MAX_BODY_BYTES
+from strongroom.auth import Authenticator, FailureLimiter, OidcVerifier, PrincipalStore, TokenStore
+from strongroom.gate import Gate
+from strongroom.policy import Policy, PurposeRegistry
+from strongroom.vault import Vault
+
+#: the service key under which API token hashes are keyed (shared with the CLI)
+TOKEN_HASH_KEY = "api-token-hash"  # noqa: S105 - the name of a service key, not a secret
+
+
+def build_service(
+    vault: Vault,
+    *,
+    policy: Policy | None = None,
+    purposes: PurposeRegistry | None = None,
+    oidc: OidcVerifier | None = None,
+    limiter: FailureLimiter | None = None,
+) -> Service:
+    """The gate, authenticator and stores over an open vault."""
+    engine = vault.engines()[0]
+    tokens = TokenStore(engine, vault.keyring.service_key(TOKEN_HASH_KEY))
+    return Service(
+        gate=Gate(vault, policy=policy, purposes=purposes),
+        authenticator=Authenticator(tokens, oidc=oidc, limiter=limiter),
+        principals=PrincipalStore(engine),
+        tokens=tokens,
+    )
+
+
+__all__ = ["MAX_BODY_BYTES", "TOKEN_HASH_KEY", "Service", "build_service", "create_app"]

@@ -1,0 +1,434 @@
+"""The HTTP API: FastAPI app under ``/v1`` over the :class:`~strongroom.gate.Gate`.
+
+Every route but ``/healthz`` authenticates (API token or OIDC bearer JWT); every data route
+needs a purpose. Per request:
+
+1. **authenticate** the ``Authorization`` header (401; 429 when the client's failure budget
+   is spent);
+2. **route guard**: the acting role must be one that can ever use the route (403); the
+   acting role is the principal's only role, or the one named by ``Strongroom-Role``;
+3. **purpose**: ``Strongroom-Purpose`` (and ``Strongroom-Case-Ref`` where the purpose needs
+   one) must name a registered purpose (400, nothing read);
+4. **policy**: the Cedar policies decide the action on the collection or record, and each
+   field's level (403 when denied; denied records are left out of searches and counted in
+   ``withheld``).
+
+Break-glass: ``Strongroom-Break-Glass: <justification>``, percent-encoded UTF-8.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Final
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import generate_latest
+
+from strongroom.api import _models as m
+from strongroom.api._middleware import Guard, Metrics
+from strongroom.api._problems import PROBLEM_JSON, install
+from strongroom.auth import Authenticator, PrincipalStore, TokenInfo, TokenStore
+from strongroom.auth import Principal as AuthPrincipal
+from strongroom.errors import ValidationError
+from strongroom.gate import Ask, Gate, Page, Released
+from strongroom.policy import DeniedError
+from strongroom.policy import Principal as PolicyPrincipal
+
+#: roles that may ever use a group of routes (Cedar decides the rest)
+RECORD_ROLES: Final = frozenset({"call_taker", "investigator", "supervisor"})
+READ_ROLES: Final = RECORD_ROLES | {"citizen"}
+ADMIN_ROLES: Final = frozenset({"admin"})
+METRICS_ROLES: Final = frozenset({"admin", "auditor"})
+STATS_ROLES: Final = frozenset({"analyst"})
+
+_USER_CURSOR = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_TOKEN_ID = re.compile(r"[a-z2-7]{8}")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": m.Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    for status, text in {
+        400: "No or unknown purpose, or a missing case ref",
+        401: "No valid credentials",
+        403: "The acting role or the policy does not allow it",
+        404: "No such record",
+        413: "Body too large",
+        422: "Invalid input: each failing field and the reason",
+        429: "Too many failed authentications from this client",
+    }.items()
+}
+
+
+@dataclass
+class Service:
+    """What the app serves: the gate (and its vault), authentication and the principal store."""
+
+    gate: Gate
+    authenticator: Authenticator
+    principals: PrincipalStore
+    tokens: TokenStore
+
+
+def _acting(p: AuthPrincipal, requested: str | None) -> PolicyPrincipal:
+    if requested:
+        if requested not in p.roles:
+            raise DeniedError("Strongroom-Role: the principal does not hold that role")
+        role = requested
+    elif len(p.roles) == 1:
+        (role,) = p.roles
+    else:
+        raise ValidationError.single(
+            "Strongroom-Role", "the principal holds several roles: name the one acting"
+        )
+    return PolicyPrincipal(
+        id=p.id,
+        role=role,
+        unit=p.unit or "",
+        region=p.home_region or "",
+        case_refs=p.case_refs,
+        resident_id_token=p.citizen_subject.hex() if p.citizen_subject else "",
+    )
+
+
+def _when(v: Any) -> str | None:
+    return v.isoformat(timespec="seconds") if v is not None else None
+
+
+def _token_out(t: TokenInfo) -> m.TokenOut:
+    return m.TokenOut(
+        id=t.id,
+        principal=t.principal_id,
+        name=t.name,
+        created_at=_when(t.created_at) or "",
+        expires_at=_when(t.expires_at) or "",
+        revoked_at=_when(t.revoked_at),
+    )
+
+
+def _user_out(p: AuthPrincipal) -> m.UserOut:
+    return m.UserOut(
+        id=p.id,
+        kind=p.kind,
+        roles=sorted(p.roles),
+        unit=p.unit,
+        home_region=p.home_region,
+        case_refs=sorted(p.case_refs),
+        disabled=p.disabled,
+        created_at=_when(p.created_at),
+    )
+
+
+def _released(r: Released) -> dict[str, Any]:
+    return {
+        "ref": r.ref,
+        "version": r.version,
+        "region": r.region,
+        "levels": dict(r.decision.fields),
+        "break_glass": r.decision.break_glass,
+        "fields": r.fields,
+    }
+
+
+def _page(p: Page) -> dict[str, Any]:
+    return {
+        "items": [_released(r) for r in p.items],
+        "next_cursor": p.cursor,
+        "withheld": p.withheld,
+    }
+
+
+def _changes(body: Any) -> dict[str, Any]:
+    """A PATCH body: the fields that were sent (``null`` clears)."""
+    data: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if not data:
+        raise ValidationError.single("body", "name at least one field to change")
+    return data
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("strongroom")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
+    """The FastAPI app over ``service`` (wrapped in the body-limit/error/metrics guard)."""
+    metrics = Metrics()
+    app = FastAPI(
+        title=title,
+        version=_version(),
+        summary="A privacy vault for identity and police incident records",
+        description=__doc__,
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install(app)
+    gate = service.gate
+
+    def principal(request: Request) -> AuthPrincipal:
+        client = request.client.host if request.client else "unknown"
+        return service.authenticator.authenticate(request.headers.get("authorization"), client)
+
+    def role_guard(roles: Iterable[str]) -> Callable[..., PolicyPrincipal]:
+        allowed = frozenset(roles)
+
+        def dep(
+            who: Annotated[AuthPrincipal, Depends(principal)],
+            strongroom_role: Annotated[
+                str | None,
+                Header(
+                    alias="Strongroom-Role",
+                    max_length=32,
+                    description="The acting role, when the principal holds several.",
+                ),
+            ] = None,
+        ) -> PolicyPrincipal:
+            if not (who.roles & allowed):
+                raise DeniedError("this route is not for the principal's role")
+            acting = _acting(who, strongroom_role)
+            if acting.role not in allowed:
+                raise DeniedError("this route is not for the acting role")
+            return acting
+
+        return dep
+
+    def asker(roles: Iterable[str]) -> Callable[..., Ask]:
+        guard = role_guard(roles)
+
+        def dep(
+            who: Annotated[PolicyPrincipal, Depends(guard)],
+            purpose: Annotated[
+                str | None,
+                Header(
+                    alias="Strongroom-Purpose",
+                    max_length=64,
+                    description="Why you ask: a purpose code of the registry. Required.",
+                ),
+            ] = None,
+            case_ref: Annotated[
+                str | None,
+                Header(
+                    alias="Strongroom-Case-Ref",
+                    max_length=64,
+                    description="The case the purpose is about, where the purpose needs one.",
+                ),
+            ] = None,
+            break_glass: Annotated[
+                str | None,
+                Header(
+                    alias="Strongroom-Break-Glass",
+                    max_length=1500,
+                    description="Break-glass: the justification, percent-encoded UTF-8.",
+                ),
+            ] = None,
+        ) -> Ask:
+            justification = None
+            if break_glass is not None:
+                justification = unquote(break_glass, errors="strict").strip()
+                if not justification:
+                    raise ValidationError.single(
+                        "Strongroom-Break-Glass", "break-glass needs a justification"
+                    )
+            return Ask(
+                who,
+                (purpose or "").strip(),
+                (case_ref or "").strip() or None,
+                break_glass is not None,
+                justification,
+            )
+
+        return dep
+
+    RecordAsk = Annotated[Ask, Depends(asker(RECORD_ROLES))]
+    ReadAsk = Annotated[Ask, Depends(asker(READ_ROLES))]
+    AdminAsk = Annotated[Ask, Depends(asker(ADMIN_ROLES))]
+    StatsAsk = Annotated[Ask, Depends(asker(STATS_ROLES))]
+    RefPath = Annotated[str, Path(max_length=64, description="A record reference (UUID).")]
+    Limit = Annotated[int, Query(ge=1, le=100, description="Page size, at most 100.")]
+    Cursor = Annotated[
+        str | None, Query(max_length=64, description="The next_cursor of the previous page.")
+    ]
+
+    @app.get("/healthz", response_model=m.Health, tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness; no data, no authentication."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        tags=["service"],
+        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 429)},
+    )
+    def prometheus(
+        _who: Annotated[PolicyPrincipal, Depends(role_guard(METRICS_ROLES))],
+    ) -> PlainTextResponse:
+        """Prometheus metrics (counts and latencies by route; no personal data)."""
+        return PlainTextResponse(
+            generate_latest(metrics.registry).decode(),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )
+
+    v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+
+    # -- persons -------------------------------------------------------------------------
+    @v1.post("/persons", status_code=201, response_model=m.PersonOut, tags=["persons"])
+    def create_person(ask: RecordAsk, body: m.PersonIn) -> dict[str, Any]:
+        """Create a person (policy decides on the record as it would be written)."""
+        return _released(gate.create(ask, "person", body.model_dump(exclude_none=True)))
+
+    @v1.post("/persons/search", response_model=m.PersonPage, tags=["persons"])
+    def search_persons(ask: RecordAsk, body: m.PersonSearch) -> dict[str, Any]:
+        """Find persons by resident ID, by phone, or by name with date of birth (one page)."""
+        criteria = body.model_dump(exclude_none=True, exclude={"limit", "cursor"})
+        return _page(gate.search(ask, "person", criteria, limit=body.limit, cursor=body.cursor))
+
+    @v1.get("/persons/{ref}", response_model=m.PersonOut, tags=["persons"])
+    def get_person(ask: ReadAsk, ref: RefPath) -> dict[str, Any]:
+        """One person, each field full, masked or left out as policy decides."""
+        return _released(gate.get(ask, "person", ref))
+
+    @v1.post("/persons/{ref}/reveal", response_model=m.PersonOut, tags=["persons"])
+    def reveal_person(ask: RecordAsk, ref: RefPath, body: m.Reveal) -> dict[str, Any]:
+        """One person with the fields ``reveal`` releases; the justification is recorded."""
+        justified = Ask(
+            ask.principal, ask.purpose, ask.case_ref, ask.break_glass, body.justification
+        )
+        return _released(gate.reveal(justified, "person", ref))
+
+    @v1.patch("/persons/{ref}", response_model=m.PersonOut, tags=["persons"])
+    def update_person(ask: RecordAsk, ref: RefPath, body: m.PersonPatch) -> dict[str, Any]:
+        """Change a person (a new version; ``null`` clears a field)."""
+        return _released(gate.update(ask, "person", ref, _changes(body)))
+
+    @v1.delete("/persons/{ref}", status_code=204, tags=["persons"])
+    def delete_person(ask: RecordAsk, ref: RefPath) -> Response:
+        """Delete a person (out of every index; versions kept until retention)."""
+        gate.delete(ask, "person", ref)
+        return Response(status_code=204)
+
+    @v1.get("/persons/{ref}/incidents", response_model=m.IncidentPage, tags=["incidents"])
+    def incidents_of_person(
+        ask: RecordAsk, ref: RefPath, limit: Limit = 20, cursor: Cursor = None
+    ) -> dict[str, Any]:
+        """The incidents that name a person, one page."""
+        return _page(gate.incidents_of_person(ask, ref, limit=limit, cursor=cursor))
+
+    # -- incidents -----------------------------------------------------------------------
+    @v1.post("/incidents", status_code=201, response_model=m.IncidentOut, tags=["incidents"])
+    def create_incident(ask: RecordAsk, body: m.IncidentIn) -> dict[str, Any]:
+        """Record an incident."""
+        return _released(gate.create(ask, "incident", body.model_dump(exclude_none=True)))
+
+    @v1.get("/incidents", response_model=m.IncidentPage, tags=["incidents"])
+    def incidents_of_case(
+        ask: RecordAsk,
+        case_ref: Annotated[str, Query(max_length=64, description="The case.")],
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        """The incidents of a case, one page (there is no listing of all incidents)."""
+        return _page(gate.incidents_of_case(ask, case_ref, limit=limit, cursor=cursor))
+
+    @v1.get("/incidents/{ref}", response_model=m.IncidentOut, tags=["incidents"])
+    def get_incident(ask: RecordAsk, ref: RefPath) -> dict[str, Any]:
+        return _released(gate.get(ask, "incident", ref))
+
+    @v1.patch("/incidents/{ref}", response_model=m.IncidentOut, tags=["incidents"])
+    def update_incident(ask: RecordAsk, ref: RefPath, body: m.IncidentPatch) -> dict[str, Any]:
+        return _released(gate.update(ask, "incident", ref, _changes(body)))
+
+    # -- statistics ----------------------------------------------------------------------
+    @v1.get("/statistics", response_model=m.Statistics, tags=["statistics"])
+    def statistics(ask: StatsAsk) -> dict[str, Any]:
+        """Aggregates only: current records per collection."""
+        return {"counts": gate.statistics(ask)}
+
+    # -- users and tokens ----------------------------------------------------------------
+    @v1.get("/users", response_model=m.UserPage, tags=["admin"])
+    def list_users(ask: AdminAsk, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
+        """Users and service accounts, by id, one page."""
+        gate.allow_collection(ask, "admin", "users")
+        if cursor is not None and not _USER_CURSOR.fullmatch(cursor):
+            raise ValidationError.single("cursor", "not a cursor this API returned")
+        found = sorted(service.principals.list(), key=lambda p: p.id)
+        after = [p for p in found if cursor is None or p.id > cursor][: limit + 1]
+        more = len(after) > limit
+        items = after[:limit]
+        return {
+            "items": [_user_out(p) for p in items],
+            "next_cursor": items[-1].id if more and items else None,
+        }
+
+    @v1.post("/users", status_code=201, response_model=m.UserOut, tags=["admin"])
+    def add_user(ask: AdminAsk, body: m.UserIn) -> m.UserOut:
+        """Add a user or service account. A citizen is bound to their resident ID, which is
+        turned into a keyed token here and not stored."""
+        gate.allow_collection(ask, "admin", "users")
+        subject = gate.subject_token(body.resident_id) if body.resident_id else None
+        added = service.principals.add(
+            body.id,
+            roles=body.roles,
+            kind=body.kind,
+            unit=body.unit,
+            home_region=body.home_region,
+            case_refs=body.case_refs,
+            citizen_subject=subject,
+        )
+        return _user_out(added)
+
+    @v1.post("/users/{principal_id}/disable", response_model=m.UserOut, tags=["admin"])
+    def disable_user(ask: AdminAsk, principal_id: Annotated[str, Path(max_length=64)]) -> m.UserOut:
+        """Disable a principal: its tokens stop authenticating at once."""
+        gate.allow_collection(ask, "admin", "users")
+        return _user_out(service.principals.disable(principal_id))
+
+    @v1.post("/users/{principal_id}/cases", response_model=m.UserOut, tags=["admin"])
+    def assign_case(
+        ask: AdminAsk, principal_id: Annotated[str, Path(max_length=64)], body: m.CaseAssignment
+    ) -> m.UserOut:
+        """Assign a principal to a case."""
+        gate.allow_collection(ask, "admin", "users")
+        return _user_out(service.principals.assign_case(principal_id, body.case_ref))
+
+    @v1.get("/tokens", response_model=m.TokenList, tags=["admin"])
+    def list_tokens(
+        ask: AdminAsk,
+        principal_id: Annotated[str | None, Query(alias="principal", max_length=64)] = None,
+    ) -> m.TokenList:
+        """API tokens (never their secrets), of one principal or all."""
+        gate.allow_collection(ask, "admin", "tokens")
+        return m.TokenList(items=[_token_out(t) for t in service.tokens.list(principal_id)])
+
+    @v1.post("/tokens", status_code=201, response_model=m.IssuedToken, tags=["admin"])
+    def issue_token(ask: AdminAsk, body: m.TokenIn) -> m.IssuedToken:
+        """Issue a token; its secret is in this response and nowhere else, ever."""
+        gate.allow_collection(ask, "admin", "tokens")
+        service.principals.get(body.principal)
+        secret, info = service.tokens.issue(
+            body.principal, body.name, timedelta(days=body.ttl_days)
+        )
+        return m.IssuedToken(token=secret, info=_token_out(info))
+
+    @v1.delete("/tokens/{token_id}", response_model=m.TokenOut, tags=["admin"])
+    def revoke_token(ask: AdminAsk, token_id: Annotated[str, Path(max_length=16)]) -> m.TokenOut:
+        """Revoke a token (by its public id); it stops authenticating at once."""
+        gate.allow_collection(ask, "admin", "tokens")
+        if not _TOKEN_ID.fullmatch(token_id):
+            raise ValidationError.single("token_id", "not a token id (8 characters a-z, 2-7)")
+        return _token_out(service.tokens.revoke(token_id))
+
+    app.include_router(v1)
+    return _wrap(app, metrics)
+
+
+def _wrap(app: FastAPI, metrics: Metrics) -> FastAPI:
+    app.add_middleware(Guard, metrics=metrics)
+    app.state.metrics = metrics
+    return app
