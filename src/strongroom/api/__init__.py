@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from strongroom.api._app import Service, create_app
 from strongroom.api._middleware import MAX_BODY_BYTES
+from strongroom.api._openapi import openapi_document, openapi_text
 from strongroom.auth import Authenticator, FailureLimiter, OidcVerifier, PrincipalStore, TokenStore
 from strongroom.gate import Gate
 from strongroom.policy import Policy, PurposeRegistry
@@ -36,4 +37,12 @@ def build_service(
     )
 
 
-__all__ = ["MAX_BODY_BYTES", "TOKEN_HASH_KEY", "Service", "build_service", "create_app"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "TOKEN_HASH_KEY",
+    "Service",
+    "build_service",
+    "create_app",
+    "openapi_document",
+    "openapi_text",
+]

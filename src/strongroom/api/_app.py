@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import generate_latest
 
 from strongroom.api import _models as m
@@ -171,7 +172,16 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
     install(app)
     gate = service.gate
 
-    def principal(request: Request) -> AuthPrincipal:
+    bearer = HTTPBearer(
+        auto_error=False,
+        scheme_name="bearer",
+        description="An API token (sr_...) or an OIDC bearer JWT of the configured issuer.",
+    )
+
+    def principal(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> AuthPrincipal:
         client = request.client.host if request.client else "unknown"
         return service.authenticator.authenticate(request.headers.get("authorization"), client)
 
