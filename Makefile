@@ -47,6 +47,7 @@ test-fast: $(STAMP)
 bench: deps $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/find.py
+	$(BIN)/python bench/scan.py
 
 clean:
 	rm -rf $(VENV) demo-vault demo-vault-keys demo-data .pytest_cache .mypy_cache .ruff_cache

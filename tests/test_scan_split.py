@@ -88,3 +88,21 @@ def test_dask_local_cluster_finds_what_local_finds(corpus: Path, tmp_path: Path)
     assert bad.exit_code == 3 and "--scheduler" in bad.output
     no_address = runner.invoke(app, args)
     assert no_address.exit_code == 2 and "--scheduler" in no_address.output
+
+
+def test_text_blocks_find_what_line_by_line_finds(corpus: Path) -> None:
+    from strongroom.scan._detect import Scanner
+    from strongroom.scan._model import Chunk, Location
+    from strongroom.scan._targets import read_target
+
+    scanner = Scanner(digest_key=KEY)
+    path = corpus / "app.log"
+    rows = list(read_target(path))
+    assert all(len(r) == 1 and r[0].lines for r in rows)
+    blocks = [f for row in rows for f in scanner.scan_row(row)]
+    lines = [
+        f
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for f in scanner.scan(Chunk(line, Location(str(path), n, 1), (), n))
+    ]
+    assert len(blocks) > 200 and blocks == lines

@@ -265,6 +265,8 @@ class Scanner:
         ``collect`` receives ``(kind, normalised value)`` of each validated resident ID and
         mobile reported (18-character ID, E.164 mobile), for look-ups in a vault.
         """
+        if len(chunks) == 1 and chunks[0].lines:
+            return self._scan_lines(chunks[0], collect)
         per_chunk: list[tuple[Chunk, list[_Hit], bool]] = []
         support = False
         for chunk in chunks:
@@ -299,6 +301,24 @@ class Scanner:
                     findings.append(self._finding(lines.locate(hit.start), hit, confidence))
                     if collect is not None and hit.validated and hit.kind in COLLECTED:
                         collect.add((hit.kind, hit.value))
+        return findings
+
+    def _scan_lines(self, block: Chunk, collect: set[tuple[Kind, str]] | None) -> list[Finding]:
+        """A block of independent lines: one prefilter pass over the block, then each line
+        that holds a trigger is scanned as a row of its own (the same findings as scanning
+        every line, without a Python call per line)."""
+        text, loc = block.text, block.location
+        starts = sorted({text.rfind("\n", 0, s) + 1 for _, s, _ in self._prefilter.triggers(text)})
+        findings: list[Finding] = []
+        line, pos = loc.line or 1, 0
+        for start in starts:
+            line += text.count("\n", pos, start)
+            pos = start
+            end = text.find("\n", start)
+            piece = text[start : len(text) if end < 0 else end].rstrip("\r")
+            if piece.strip():
+                one = Chunk(piece, Location(loc.target, line, 1, loc.row_key), block.context, line)
+                findings.extend(self.scan_row((one,), collect))
         return findings
 
     def _hits(self, text: str) -> list[_Hit]:

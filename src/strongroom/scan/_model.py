@@ -40,6 +40,8 @@ class Chunk:
     location: Location
     context: tuple[str, ...] = ()
     row: int | None = None
+    #: a block of independent text lines (logs, text): each line is a record of its own
+    lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)

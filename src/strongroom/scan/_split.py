@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from strongroom.scan._model import Chunk, Finding, Location
+from strongroom.scan._model import Finding
 from strongroom.scan._targets import (
     _COPY,
     _PARQUET_MAGIC,
@@ -37,6 +37,7 @@ from strongroom.scan._targets import (
     _cols,
     _delimited_rows,
     _jsonl_rows,
+    _line_blocks,
     _sql_rows,
     _text_stream,
     read_target,
@@ -170,9 +171,7 @@ def _range_rows(unit: Unit, raw: IO[bytes]) -> Iterator[Row]:
         elif lower.endswith(".sql"):
             yield from _sql_rows(name, text, list(unit.copy_cols) if unit.copy_cols else None)
         else:
-            for n, line in enumerate(text, start=1):
-                if line.strip():
-                    yield [Chunk(line.rstrip("\r\n"), Location(name, n, 1), (), n)]
+            yield from _line_blocks(name, text)
 
 
 def read_unit(unit: Unit, lines: list[int] | None = None) -> Iterator[Row]:
