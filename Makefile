@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## demo: create .venv, install, build a demo vault with synthetic data on SQLite, show it
 demo: $(STAMP)
-	$(BIN)/strongroom demo
+	$(BIN)/strongroom demo --serve
 
 ## deps: Debian packages the tests need (PostgreSQL server binaries), installed when missing
 deps:

@@ -135,7 +135,7 @@ def test_command_tree_is_the_documented_one() -> None:
     assert names == {
         "init", "status", "demo", "get", "find person", "find incident", "update", "delete",
         "import", "synth persons", "users add", "users list", "users disable", "tokens issue",
-        "tokens list", "tokens revoke", "policy check", "scan", "synth leak-corpus",
+        "tokens list", "tokens revoke", "policy check", "scan", "synth leak-corpus", "serve",
     }  # fmt: skip
 
 

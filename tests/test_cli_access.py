@@ -227,3 +227,29 @@ def test_policy_check_empty_dir_fails(tmp_path: Path) -> None:
     result = runner.invoke(app, ["policy", "check", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 9
     assert "no policies" in result.stdout
+
+
+def test_users_add_citizen_binds_the_resident_id_without_storing_it(
+    env: Env, tmp_path: Path
+) -> None:
+    rid = "11010519491231002X"
+    id_file = tmp_path / "id.txt"
+    id_file.write_text(rid.lower() + "\n", encoding="utf-8")
+    result = env.run("users", "add", "cit-7", "--role", "citizen", "--region", "110000",
+                     "--resident-id-file", str(id_file))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Vault.open(env.data, env.keys, PASSPHRASE) as vault:
+        from strongroom.auth import PrincipalStore
+        from strongroom.gate import SUBJECT_KEY, subject_token
+
+        stored = PrincipalStore(vault.engines()[0]).get("cit-7")
+        key = vault.keyring.service_key(SUBJECT_KEY)
+        assert stored.citizen_subject == subject_token(key, rid)
+    for f in env.data.iterdir():
+        assert rid.encode() not in f.read_bytes()
+    unbound = env.run("users", "add", "cit-8", "--role", "citizen")
+    assert unbound.exit_code == 2 and "citizen_subject" in unbound.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    bad = env.run("users", "add", "cit-9", "--role", "citizen", "--resident-id-file", str(empty))
+    assert bad.exit_code == 2 and "--resident-id-file" in bad.stderr

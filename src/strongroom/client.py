@@ -17,6 +17,7 @@ Errors are the library's own: a problem+json answer raises the class it names
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -128,7 +129,7 @@ class Client:
         case_ref: str | None = None,
         role: str | None = None,
         timeout: float = 10.0,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
         http: httpx.Client | None = None,
     ) -> None:
         self.purpose = purpose

@@ -157,6 +157,8 @@ class Vault:
             upgrade(engines[1], KEYS)
             config = VaultConfig(db_url, ks_url, root.key_id)
             config.write(data_dir)
+            for path in [data_dir / "vault.toml", *data_dir.glob("*.db")]:
+                path.chmod(0o600)  # SQLite's -wal and -shm files copy the database's mode
         except BaseException:
             key_file.unlink(missing_ok=True)
             raise

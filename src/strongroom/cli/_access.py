@@ -7,6 +7,7 @@ never records, so they need no ``--purpose``. Token secrets are printed once, by
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from rich.text import Text
 from strongroom.auth import MAX_TOKEN_TTL, Principal, PrincipalStore, TokenInfo, TokenStore
 from strongroom.cli._io import note, print_json, stdout, warn
 from strongroom.cli._options import JsonFlag, settings_of
+from strongroom.errors import ValidationError
+from strongroom.gate import SUBJECT_KEY, subject_token
 from strongroom.policy import PolicyError, check_policies, shipped_policy_dir
 from strongroom.vault import Vault
 
@@ -51,6 +54,19 @@ def _opened(ctx: typer.Context) -> Iterator[Vault]:
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _read_resident_id(path: Path) -> str:
+    """The first line of ``path`` or of stdin (``-``): never a command-line argument, which
+    other users could read in the process list."""
+    try:
+        text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ValidationError.single("--resident-id-file", "cannot be read") from None
+    first = text.splitlines()[0].strip() if text.strip() else ""
+    if not first:
+        raise ValidationError.single("--resident-id-file", "holds no resident ID")
+    return first
 
 
 def issue_first_admin(vault: Vault) -> tuple[str, TokenInfo]:
@@ -122,10 +138,24 @@ def users_add(
             show_default=False,
         ),
     ] = None,
+    resident_id_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--resident-id-file",
+            metavar="PATH",
+            help="Citizens: read their resident ID from the first line of PATH ('-': stdin); "
+            "it becomes a keyed binding token and is not stored.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Add a user or service account with one or more roles."""
     kind_value: Literal["user", "service"] = "service" if kind is Kind.service else "user"
+    resident_id = _read_resident_id(resident_id_file) if resident_id_file else None
     with _opened(ctx) as vault:
+        subject = None
+        if resident_id is not None:
+            subject = subject_token(vault.keyring.service_key(SUBJECT_KEY), resident_id)
         added = principal_store(vault).add(
             principal_id,
             roles=roles,
@@ -133,6 +163,7 @@ def users_add(
             unit=unit,
             home_region=region,
             case_refs=cases or (),
+            citizen_subject=subject,
         )
     stdout().print(Text(f"added principal {_principal_line(added)}"))
     note(f"issue it a token with: strongroom tokens issue {added.id} --name NAME")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import _access, _admin, _bulk, _demo, _records, _scan
+from strongroom.cli import _access, _admin, _bulk, _demo, _records, _scan, _serve
 from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
@@ -131,6 +131,7 @@ _VAULT, _RECORDS, _BULK, _ACCESS = "Vault", "Records", "Bulk data", "Access"
 app.command("init", rich_help_panel=_VAULT)(_admin.init)
 app.command("status", rich_help_panel=_VAULT)(_admin.status)
 app.command("demo", rich_help_panel=_VAULT)(_demo.demo)
+app.command("serve", rich_help_panel=_VAULT)(_serve.serve)
 
 app.command("get", rich_help_panel=_RECORDS)(_records.get)
 find_app = typer.Typer(

@@ -12,6 +12,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +20,14 @@ import typer
 from rich.text import Text
 
 from strongroom._access import Actor, Purpose
+from strongroom.cli._access import principal_store, token_store
 from strongroom.cli._bulk import report_summary, run_import, synthesise
 from strongroom.cli._io import note, record_table, stdout, warn
 from strongroom.cli._options import FileFormat, settings_of
+from strongroom.cli._serve import DEFAULT_PORT, run_server
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
-from strongroom.errors import ConfigError
+from strongroom.errors import ConfigError, NotFoundError
+from strongroom.gate import SUBJECT_KEY, subject_token
 from strongroom.vault import RecordView, Vault
 
 DEMO_PASSPHRASE = "strongroom-demo-only"  # noqa: S105 - public, documented, demo only
@@ -89,6 +93,16 @@ def demo(
             "--dir", file_okay=False, help="Where demo-vault, demo-vault-keys and demo-data go."
         ),
     ] = Path("."),
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Then serve the API on 127.0.0.1 with a token per demo role (make demo does).",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port for --serve.")
+    ] = DEFAULT_PORT,
 ) -> None:
     """Try Strongroom on synthetic data: create a demo vault, import, and search it.
 
@@ -97,6 +111,9 @@ def demo(
     'strongroom-demo-only', synthesises records into DIR/demo-data, imports them and runs a
     few searches. Running it again reuses all of it. The global --data and --keys do not
     apply; --purpose defaults to 'demo'. Never put real data in a demo vault.
+
+    With --serve it then adds a demo principal per role, prints a fresh token for each and
+    three example curl commands, and serves the HTTP API on 127.0.0.1 until interrupted.
     """
     s = settings_of(ctx)
     purpose, actor = s.purpose(fallback=DEMO_PURPOSE), s.actor()
@@ -133,8 +150,21 @@ def demo(
                 f"{counts.get('incident', 0):,} incidents"
             )
         )
-        ref = _searches(vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose)
-    ref = ref or "REF"
+        person, case_ref = _searches(
+            vault, base / "demo-data" / "incidents.csv", actor=actor, purpose=purpose
+        )
+        if serve:
+            _print_cli_hints(vault_dir, keys_dir, purpose, passphrase, person)
+            _serve_demo(vault, person, case_ref, port)
+            return
+    _print_cli_hints(vault_dir, keys_dir, purpose, passphrase, person)
+
+
+def _print_cli_hints(
+    vault_dir: Path, keys_dir: Path, purpose: Purpose, passphrase: str, person: RecordView | None
+) -> None:
+    ref = person.ref if person else "REF"
+    out = stdout()
     # the command as it was run (make demo runs .venv/bin/strongroom, which is not on PATH)
     exe = (
         shlex.quote(sys.argv[0])
@@ -156,15 +186,17 @@ def demo(
     )
 
 
-def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purpose) -> str | None:
+def _searches(
+    vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purpose
+) -> tuple[RecordView | None, str | None]:
     """A few searches on a person who has incidents; prints refs, counts and one record.
 
-    Returns that person's reference.
+    Returns that person and the case ref of one of their incidents.
     """
     resident_id = _first_party(incidents_file) if incidents_file.is_file() else None
     if resident_id is None:
         note("no demo data file to take an example from; skipping the searches")
-        return None
+        return None, None
     out = stdout()
     out.print(Text("\nSearches (exact match through blind indexes; values not shown):"))
     found = _timed(
@@ -172,7 +204,7 @@ def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purp
         lambda: vault.find("person", {"resident_id": resident_id}, actor=actor, purpose=purpose),
     )
     if not found:
-        return None
+        return None, None
     person = found[0]
     phones = person.fields.get("phones") or []
     if phones:
@@ -197,4 +229,72 @@ def _searches(vault: Vault, incidents_file: Path, *, actor: Actor, purpose: Purp
             lambda: vault.find("incident", {"case_ref": case_ref}, actor=actor, purpose=purpose),
         )
     out.print(record_table(person, title=f"one example record (synthetic): person {person.ref}"))
-    return person.ref
+    return person, case_ref
+
+
+DEMO_ROLES = ("call_taker", "investigator", "supervisor", "auditor", "admin", "citizen", "analyst")
+
+
+def demo_principals(
+    vault: Vault, person: RecordView | None, case_ref: str | None
+) -> dict[str, str]:
+    """A principal ``demo-<role>`` per role (created once, in the example person's region,
+    the case workers on the example case, the citizen bound to the example person) and a
+    fresh one-day token each; earlier demo tokens are revoked. Returns role -> token."""
+    region = person.region if person else None
+    principals = principal_store(vault)
+    tokens = token_store(vault)
+    out: dict[str, str] = {}
+    for role in DEMO_ROLES:
+        pid = "demo-" + role.replace("_", "-")
+        try:
+            principals.get(pid)
+        except NotFoundError:
+            subject = None
+            if role == "citizen":
+                if person is None:
+                    continue
+                key = vault.keyring.service_key(SUBJECT_KEY)
+                subject = subject_token(key, str(person.fields["resident_id"]))
+            cases = (case_ref,) if case_ref and role in ("investigator", "supervisor") else ()
+            principals.add(
+                pid,
+                roles=[role],
+                unit="DEMO",
+                home_region=region,
+                case_refs=cases,
+                citizen_subject=subject,
+            )
+        for old in tokens.list(pid):
+            if old.revoked_at is None:
+                tokens.revoke(old.id)
+        out[role], _ = tokens.issue(pid, "demo", timedelta(days=1))
+    return out
+
+
+def _serve_demo(vault: Vault, person: RecordView | None, case_ref: str | None, port: int) -> None:
+    tokens = demo_principals(vault, person, case_ref)
+    base = f"http://127.0.0.1:{port}"
+    out = stdout()
+    out.print(Text("\nDemo API tokens (synthetic vault; valid one day; shown once):", style="bold"))
+    for role, token in tokens.items():
+        out.print(Text(f"  {role:<13} {token}"), soft_wrap=True)
+    if person is not None:
+        rid = str(person.fields["resident_id"])
+        ct, inv = tokens["call_taker"], tokens["investigator"]
+        case_h = f" -H 'Strongroom-Case-Ref: {case_ref}'" if case_ref else ""
+        out.print(
+            Text(
+                "\nTry the API (a call taker sees the person masked; the investigator of the "
+                "case sees it in full; no purpose, no answer):\n"
+                f"  curl -s -X POST {base}/v1/persons/search -H 'Authorization: Bearer {ct}' "
+                "-H 'Strongroom-Purpose: CALL' -H 'Content-Type: application/json' "
+                f'-d \'{{"resident_id": "{rid}"}}\'\n'
+                f"  curl -s {base}/v1/persons/{person.ref} -H 'Authorization: Bearer {inv}' "
+                f"-H 'Strongroom-Purpose: CASE'{case_h}\n"
+                f"  curl -s -i {base}/v1/persons/{person.ref} -H 'Authorization: Bearer {ct}'"
+            ),
+            soft_wrap=True,
+        )
+    note(f"OpenAPI: {base}/v1/openapi.json; docs/api.md describes every route")
+    run_server(vault, host="127.0.0.1", port=port)
