@@ -48,16 +48,23 @@ STATS_ROLES: Final = frozenset({"analyst"})
 _USER_CURSOR = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _TOKEN_ID = re.compile(r"[a-z2-7]{8}")
 
+_PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": m.Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    status: {
+        "model": m.Problem,
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
+        "description": text,
+    }
     for status, text in {
         400: "No or unknown purpose, or a missing case ref",
         401: "No valid credentials",
         403: "The acting role or the policy does not allow it",
         404: "No such record",
+        409: "A unique value (resident ID, principal id) is already held",
         413: "Body too large",
         422: "Invalid input: each failing field and the reason",
         429: "Too many failed authentications from this client",
+        503: "The store or the identity provider's keys are unavailable",
     }.items()
 }
 
@@ -240,7 +247,12 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
         ) -> Ask:
             justification = None
             if break_glass is not None:
-                justification = unquote(break_glass, errors="strict").strip()
+                try:
+                    justification = unquote(break_glass, errors="strict").strip()
+                except UnicodeDecodeError as exc:
+                    raise ValidationError.single(
+                        "Strongroom-Break-Glass", "must be percent-encoded UTF-8"
+                    ) from exc
                 if not justification:
                     raise ValidationError.single(
                         "Strongroom-Break-Glass", "break-glass needs a justification"
@@ -274,7 +286,7 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
         "/metrics",
         response_class=PlainTextResponse,
         tags=["service"],
-        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 429)},
+        responses={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 422, 429, 503)},
     )
     def prometheus(
         _who: Annotated[PolicyPrincipal, Depends(role_guard(METRICS_ROLES))],
@@ -441,4 +453,22 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
 def _wrap(app: FastAPI, metrics: Metrics) -> FastAPI:
     app.add_middleware(Guard, metrics=metrics)
     app.state.metrics = metrics
+    app.openapi = _problems_only(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def _problems_only(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Errors are problem+json only: FastAPI also lists an error model under the route's own
+    media type (``application/json``, ``text/plain``), which the server never sends."""
+
+    def openapi() -> dict[str, Any]:
+        doc = build()  # FastAPI caches the document; dropping the entries twice is harmless
+        for operations in doc.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_JSON in content:
+                        response["content"] = {PROBLEM_JSON: content[PROBLEM_JSON]}
+        return doc
+
+    return openapi
