@@ -474,3 +474,18 @@ def test_corpus_precision_and_recall(corpus: Path, engine: str) -> None:
     for kind in ("resident_id", "mobile"):
         precision, recall, _ = report[kind]
         assert precision >= 0.99 and recall >= 0.99, (kind, report[kind])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_full_width_at_sign_and_uneven_groups_are_found(engine: str) -> None:
+    # the prefilter folds before it looks: full-width at signs and dots are an address's; groups
+    # of 5-3-3 digits joined by ideographic spaces are one mobile
+    scanner = Scanner(engine=engine, digest_key=KEY)  # type: ignore[arg-type]
+    text = "邮箱 zhang\uff20example\uff0ecom 手机 13812\u3000345\u3000678 单 60110000000000000001"
+    found = scanner.scan(Chunk(text, Location("t", 1, 1)))
+    assert [(f.kind, f.masked) for f in found] == [
+        ("email", "z***@example.com"),
+        ("mobile", "138****5678"),
+    ]
+    low = Scanner(0.3, engine=engine, digest_key=KEY)  # type: ignore[arg-type]
+    assert [f.kind for f in low.scan(Chunk("x 13012345678901 y", Location("t")))] == ["bank_card"]

@@ -71,6 +71,8 @@ _VALIDATED: Final[dict[Kind, float]] = {
     "name": 0.6,
 }
 _LEGACY_ID: Final = 0.5
+#: the highest confidence of a match that failed validation (with a context word)
+_UNVALIDATED_MAX: Final = 0.4
 #: the longest cell read whole as a name
 _NAME_CELL: Final = 40
 #: how far from another finding in the same chunk a delimited name may be
@@ -237,7 +239,8 @@ class Scanner:
         unknown = self.kinds - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kinds: {sorted(unknown)}")
-        self._prefilter = Prefilter(engine)
+        # unvalidated matches score 0.4 at most: above that, only validatable numbers matter
+        self._prefilter = Prefilter(engine, validated_only=threshold > _UNVALIDATED_MAX)
         self._digest_key = digest_key if digest_key is not None else secrets.token_bytes(32)
 
     @property

@@ -29,6 +29,7 @@ __all__ = [
     "fold",
     "luhn_ok",
     "mobile_ok",
+    "mobile_pattern",
     "passport_ok",
     "resident_id",
 ]
@@ -51,14 +52,15 @@ def fold(text: str) -> str:
     return text if text.isascii() else text.translate(_FOLD)
 
 
-def _mobile_pattern() -> str:
+def mobile_pattern() -> str:
+    """The national number pattern of CN mobiles in ``phonenumbers``' metadata."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
     mobile = metadata.mobile if metadata is not None else None
     pattern = mobile.national_number_pattern if mobile is not None else None
     return str(pattern) if pattern else r"1[3-9]\d{9}"
 
 
-_MOBILE: Final = re.compile(_mobile_pattern(), re.ASCII)
+_MOBILE: Final = re.compile(mobile_pattern(), re.ASCII)
 
 
 def mobile_ok(national: str) -> bool:
