@@ -36,13 +36,15 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Sequence
-from typing import Final, NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Any, Final, NamedTuple
 
 from strongroom.scan._context import header_kinds, near
 from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
 from strongroom.scan._names import is_name_header, looks_like_name, mask_name
 from strongroom.scan._prefilter import Engine, Prefilter
+from strongroom.scan._report import Report
 from strongroom.scan._validate import (
     card_issuer,
     email_ok,
@@ -106,6 +108,20 @@ _DELIMITED_NAME: Final = re.compile(
     r"([\u4e00-\u9fff]{1,8}·[\u4e00-\u9fff]{1,10}|[\u4e00-\u9fff]{2,4})"
     r"(?![^\s,;|'\"\uff0c\u3001)\uff09])"
 )
+
+
+#: a cell that is one number: ASCII digits, perhaps ending in an X
+_PLAIN_NUMBER: Final = re.compile(r"[0-9]+[Xx]?")
+#: the longest cell read as one address without the prefilter (its window would hold it)
+_EMAIL_CELL: Final = 72
+_EMAIL_TRIGGER: Final = re.compile(r"[A-Za-z0-9._%+\-]@[A-Za-z0-9\-]+\.[A-Za-z]{2}")
+#: texts up to this long that hold nothing are remembered (cities, notes, names) ...
+_MEMO_TEXT: Final = 64
+#: ... this many at most (then the memo starts again)
+_MEMO_SIZE: Final = 65_536
+
+
+_NONE: Final[list[tuple[Any, float]]] = []  # shared, never changed
 
 
 class _Hit(NamedTuple):
@@ -211,6 +227,50 @@ def _numbers(window: str, match: re.Match[str], offset: int, out: list[_Hit]) ->
             i += 1
 
 
+def _single_group(digits: str) -> list[_Hit]:
+    """The hit (if any) of a token that is one group of digits, as :func:`_numbers` reads it."""
+    found = _classify(digits)
+    if found is not None:
+        kind, value, masked, score = found
+        return [_Hit(kind, 0, len(digits), value, masked, score, True)]
+    guess = _pattern_only(digits)
+    if guess is not None:
+        return [_Hit(guess[0], 0, len(digits), digits.upper(), guess[1], 0.0, False)]
+    return []
+
+
+def _email_cell(text: str) -> _Hit | None:
+    """The hit of an ASCII cell that is one address (with one ``@``) and that the prefilter
+    would wake for, else None (the general path decides)."""
+    at = text.index("@")
+    if at < 1 or _EMAIL_TRIGGER.match(text, at - 1) is None or _EMAIL.fullmatch(text) is None:
+        return None
+    return _Hit(
+        "email", 0, len(text), text.lower(), _mask_email(text), _VALIDATED["email"], email_ok(text)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _name_field(context: tuple[str, ...]) -> bool:
+    return any(is_name_header(h) for h in context)
+
+
+_WHOLE_NAMES: dict[tuple[str, bool], list[_Hit]] = {}
+
+
+def _whole_name_cached(text: str, in_name_field: bool) -> list[_Hit]:
+    if text.isascii() and not text.lstrip()[:1].isupper():  # no Latin name starts so
+        return []
+    key = (text, in_name_field)
+    found = _WHOLE_NAMES.get(key)
+    if found is None:
+        found = _whole_name(text, in_name_field=in_name_field)
+        if len(_WHOLE_NAMES) >= _MEMO_SIZE:
+            _WHOLE_NAMES.clear()
+        _WHOLE_NAMES[key] = found
+    return found
+
+
 class Scanner:
     """Finds personal data in :class:`Chunk` objects.
 
@@ -222,7 +282,7 @@ class Scanner:
     A scanner holds a hyperscan scratch space: use one per thread.
     """
 
-    __slots__ = ("_digest_key", "_prefilter", "kinds", "threshold")
+    __slots__ = ("_digest_key", "_memo", "_prefilter", "kinds", "threshold")
 
     def __init__(
         self,
@@ -242,6 +302,7 @@ class Scanner:
         # unvalidated matches score 0.4 at most: above that, only validatable numbers matter
         self._prefilter = Prefilter(engine, validated_only=threshold > _UNVALIDATED_MAX)
         self._digest_key = digest_key if digest_key is not None else secrets.token_bytes(32)
+        self._memo: dict[str, list[_Hit]] = {}
 
     @property
     def engine(self) -> str:
@@ -268,51 +329,186 @@ class Scanner:
         ``collect`` receives ``(kind, normalised value)`` of each validated resident ID and
         mobile reported (18-character ID, E.164 mobile), for look-ups in a vault.
         """
-        if len(chunks) == 1 and chunks[0].lines:
-            return self._scan_lines(chunks[0], collect)
-        per_chunk: list[tuple[Chunk, list[_Hit], bool]] = []
-        support = False
-        for chunk in chunks:
-            hits = self._hits(chunk.text)
-            name_field = any(is_name_header(h) for h in chunk.context)
-            if name_field and not any(h.kind == "name" for h in hits):
-                hits.extend(_whole_name(chunk.text, in_name_field=True))
-            headers = header_kinds(chunk.context)
-            scored = [
-                h._replace(
-                    context=h.context
-                    or h.kind in headers
-                    or near(h.kind, chunk.text, h.start, h.end)
-                )
-                for h in hits
-            ]
-            support = support or any(
-                h.kind != "name" and _confidence(h) >= self.threshold for h in scored
-            )
-            per_chunk.append((chunk, scored, name_field))
-
         findings: list[Finding] = []
-        for chunk, hits, name_field in per_chunk:
-            if support and not name_field and not any(h.kind == "name" for h in hits):
-                anchors = [h for h in hits if h.kind != "name" and _confidence(h) >= self.threshold]
-                hits.extend(_neighbour_names(chunk.text, anchors))
-            hits.sort(key=lambda h: h.start)
-            lines = _Lines(chunk)
-            for hit in hits:
-                confidence = _confidence(hit)
-                if hit.kind in self.kinds and confidence >= self.threshold:
-                    findings.append(self._finding(lines.locate(hit.start), hit, confidence))
-                    if collect is not None and hit.validated and hit.kind in COLLECTED:
-                        collect.add((hit.kind, hit.value))
+        self._row(chunks, collect, findings.append, None)
         return findings
 
-    def _scan_lines(self, block: Chunk, collect: set[tuple[Kind, str]] | None) -> list[Finding]:
+    def count_row(
+        self, chunks: Sequence[Chunk], report: Report, collect: set[tuple[Kind, str]] | None
+    ) -> None:
+        """Add the findings of one record to ``report``, as ``report.add(scan_row(...))``
+        would, building :class:`Finding` objects (and digests) only for the samples it keeps
+        (or for every finding when it keeps them all)."""
+        self._row(chunks, collect, None, report)
+
+    def _row(
+        self,
+        chunks: Sequence[Chunk],
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
+        if len(chunks) == 1:
+            first = chunks[0]
+            if first.lines:
+                self._scan_lines(first, collect, emit, report)
+                return
+            if first.delimiter is not None:
+                self._scan_table(first, collect, emit, report)
+                return
+        trackers: dict[int, _Lines] = {}
+
+        def locate(i: int, start: int) -> Location:
+            tracker = trackers.get(i)
+            if tracker is None:
+                tracker = trackers[i] = _Lines(chunks[i])
+            return tracker.locate(start)
+
+        self._cells(
+            [c.text for c in chunks], [c.context for c in chunks], locate, collect, emit, report
+        )
+
+    def _scan_table(
+        self,
+        block: Chunk,
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
+        """A block of delimited lines without quotes: each line a record, split on the
+        delimiter, its cells under the header (as the ``csv`` module reads such lines)."""
+        header = block.context
+        contexts: list[tuple[str, ...]] = [(h,) for h in header]
+        width = len(contexts)
+        delimiter = block.delimiter or ","
+        target, row_key = block.location.target, block.location.row_key
+        line = block.location.line or 1
+        columns: list[int] = []
+
+        def locate(i: int, start: int) -> Location:
+            return Location(target, line, columns[i] + 1 + start, row_key)
+
+        for raw in block.text.split("\n"):
+            if raw:
+                cells = raw.split(delimiter)
+                texts = [c for c in cells if c]
+                if texts:
+                    if len(texts) == len(cells):
+                        columns = list(range(len(cells)))
+                    else:
+                        columns = [i for i, c in enumerate(cells) if c]
+                    ctxs = [contexts[i] if i < width else () for i in columns]
+                    self._cells(texts, ctxs, locate, collect, emit, report)
+            line += 1
+
+    def _cells(
+        self,
+        texts: list[str],
+        contexts: list[tuple[str, ...]],
+        locate: Callable[[int, int], Location],
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
+        """The findings of one record's cells (text and context each)."""
+        threshold = self.threshold
+        per_cell: list[tuple[list[tuple[_Hit, float]], bool]] = []
+        support = False
+        for text, context in zip(texts, contexts, strict=True):
+            hits = self._cell_hits(text)
+            name_field = _name_field(context)
+            if name_field and not any(h.kind == "name" for h in hits):
+                hits = hits + _whole_name_cached(text, True)
+            if not hits:
+                per_cell.append((_NONE, name_field))
+                continue
+            headers = header_kinds(context)
+            plain = _PLAIN_NUMBER.fullmatch(text) is not None  # no context word can be inside
+            scored = []
+            for h in hits:
+                if not h.context and (
+                    h.kind in headers or (not plain and near(h.kind, text, h.start, h.end))
+                ):
+                    h = _Hit(h.kind, h.start, h.end, h.value, h.masked, h.score, h.validated, True)
+                confidence = _confidence(h)
+                scored.append((h, confidence))
+                if not support and h.kind != "name" and confidence >= threshold:
+                    support = True
+            per_cell.append((scored, name_field))
+
+        kinds = self.kinds
+        for i, (scored, name_field) in enumerate(per_cell):
+            if not support and not scored:
+                continue
+            if support and not name_field and not any(h.kind == "name" for h, _ in scored):
+                anchors = [h for h, c in scored if h.kind != "name" and c >= threshold]
+                names = _neighbour_names(texts[i], anchors)
+                if names:
+                    scored = scored + [(h, _confidence(h)) for h in names]
+            if not scored:
+                continue
+            if len(scored) > 1:
+                scored.sort(key=_start)
+            for hit, confidence in scored:
+                kind = hit.kind
+                if kind not in kinds or confidence < threshold:
+                    continue
+                if collect is not None and hit.validated and kind in COLLECTED:
+                    collect.add((kind, hit.value))
+                if report is not None:
+                    report.counts[kind] += 1
+                    if confidence > report.top:
+                        report.top = confidence
+                    shown = report.examples.setdefault(kind, [])
+                    if not report.keep and len(shown) >= report.samples:
+                        continue
+                finding = self._finding(locate(i, hit.start), hit, confidence)
+                if emit is not None:
+                    emit(finding)
+                else:
+                    if len(shown) < report.samples:  # type: ignore[union-attr]
+                        shown.append(finding)
+                    if report.keep:  # type: ignore[union-attr]
+                        report.findings.append(finding)  # type: ignore[union-attr]
+
+    def _cell_hits(self, text: str) -> list[_Hit]:
+        """``_hits(text)``, with shortcuts for a cell that is one plain number or one address,
+        and a memo of the (short, repeated) texts that hold nothing."""
+        if text.isascii():
+            size = len(text)
+            if _PLAIN_NUMBER.fullmatch(text) is not None:
+                # one group: exactly what the number reader makes of it; when the prefilter
+                # would not wake for it, the result is an unvalidated match, never reported
+                if size < 11 or size > 19:
+                    return []
+                return _single_group(text)
+            if size <= _EMAIL_CELL and text.count("@") == 1:
+                hit = _email_cell(text)
+                if hit is not None:
+                    return [hit]
+        memo = self._memo
+        found = memo.get(text)
+        if found is not None:
+            return found
+        hits = self._hits(text)
+        if not hits and len(text) <= _MEMO_TEXT:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = hits
+        return hits
+
+    def _scan_lines(
+        self,
+        block: Chunk,
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
         """A block of independent lines: one prefilter pass over the block, then each line
         that holds a trigger is scanned as a row of its own (the same findings as scanning
         every line, without a Python call per line)."""
         text, loc = block.text, block.location
         starts = sorted({text.rfind("\n", 0, s) + 1 for _, s, _ in self._prefilter.triggers(text)})
-        findings: list[Finding] = []
         line, pos = loc.line or 1, 0
         for start in starts:
             line += text.count("\n", pos, start)
@@ -321,8 +517,7 @@ class Scanner:
             piece = text[start : len(text) if end < 0 else end].rstrip("\r")
             if piece.strip():
                 one = Chunk(piece, Location(loc.target, line, 1, loc.row_key), block.context, line)
-                findings.extend(self.scan_row((one,), collect))
-        return findings
+                self._row((one,), collect, emit, report)
 
     def _hits(self, text: str) -> list[_Hit]:
         hits: list[_Hit] = []
@@ -396,7 +591,22 @@ class Scanner:
         )
 
 
+def _start(scored: tuple[_Hit, float]) -> int:
+    return scored[0].start
+
+
 def _confidence(hit: _Hit) -> float:
+    key = (hit.score, hit.validated, hit.context)
+    found = _CONFIDENCE.get(key)
+    if found is None:
+        found = _CONFIDENCE[key] = _score(hit)
+    return found
+
+
+_CONFIDENCE: dict[tuple[float, bool, bool], float] = {}
+
+
+def _score(hit: _Hit) -> float:
     if hit.validated:
         score = hit.score + (CONTEXT_BONUS if hit.context else 0.0)
     else:
@@ -427,9 +637,9 @@ def _neighbour_names(text: str, anchors: list[_Hit]) -> list[_Hit]:
     """Names in a chunk of a row that has other findings: the whole cell, or a delimited
     name-shaped token within :data:`_NAME_REACH` characters of a finding of the chunk's own
     (a log line, an INSERT statement, a COPY line)."""
-    whole = _whole_name(text, in_name_field=False)
-    if whole or not anchors:
-        return whole
+    whole = _whole_name_cached(text, False)
+    if whole or not anchors or text.isascii():  # the delimited names are Han
+        return list(whole)
     names: list[_Hit] = []
     for anchor in anchors:
         start = max(0, anchor.start - _NAME_REACH)

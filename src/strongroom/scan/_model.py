@@ -42,6 +42,9 @@ class Chunk:
     row: int | None = None
     #: a block of independent text lines (logs, text): each line is a record of its own
     lines: bool = False
+    #: a block of delimited lines without quotes (CSV/TSV): ``context`` is the header, each
+    #: line a record whose cells are split on this delimiter (cell i at column i + 1)
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

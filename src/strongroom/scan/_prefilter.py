@@ -26,7 +26,7 @@ Two engines give the same windows:
 - ``hyperscan``: one block-mode database of the patterns (``HS_FLAG_SOM_LEFTMOST`` so a
   match reports its start), compiled once per process and scanned over the UTF-8 bytes of
   the text; byte offsets are mapped back to characters. One more pattern spots full-width
-  characters that could hide a trigger (full-width digits, letters, ``＠``, ``．``; an
+  characters that could hide a trigger (full-width digits, letters, at sign and full stop; an
   ideographic space or full-width dash next to a digit): only then is the text folded and
   scanned again;
 - ``re``: the same patterns over the folded ``str``, used when hyperscan cannot be imported

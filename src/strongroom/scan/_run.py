@@ -75,7 +75,7 @@ def scan_unit(unit: Unit, options: Options) -> tuple[Report, int]:
     collect = report.values if options.collect else None
     lines: list[int] = []
     for row in read_unit(unit, lines):
-        report.add(scanner.scan_row(row, collect))
+        scanner.count_row(row, report, collect)
     report.bytes = unit.size
     return report, (lines[0] if lines else 0)
 

@@ -35,7 +35,7 @@ from strongroom.scan._targets import (
     _SQLITE_MAGIC,
     Row,
     _cols,
-    _delimited_rows,
+    _delimited_blocks,
     _jsonl_rows,
     _line_blocks,
     _sql_rows,
@@ -164,8 +164,7 @@ def _range_rows(unit: Unit, raw: IO[bytes]) -> Iterator[Row]:
             header = None
             if unit.header is not None:
                 header = next(csv.reader([unit.header], delimiter=delimiter), [])
-            reader = csv.reader(text, delimiter=delimiter)
-            yield from _delimited_rows(name, reader, [h.strip() for h in header or []])
+            yield from _delimited_blocks(name, text, delimiter, [h.strip() for h in header or []])
         elif lower.endswith((".jsonl", ".ndjson")):
             yield from _jsonl_rows(name, text)
         elif lower.endswith(".sql"):
@@ -179,7 +178,7 @@ def read_unit(unit: Unit, lines: list[int] | None = None) -> Iterator[Row]:
     rows are read, the number of lines of the range is appended to ``lines``."""
     path = Path(unit.path)
     if unit.end is None:
-        yield from read_target(path)
+        yield from read_target(path, blocks=True)
         return
     with path.open("rb") as fh:
         fh.seek(unit.start)

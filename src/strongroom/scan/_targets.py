@@ -31,6 +31,7 @@ import csv
 import gzip
 import importlib
 import io
+import itertools
 import json
 import re
 import sqlite3
@@ -86,16 +87,54 @@ def _line_blocks(name: str, text: io.TextIOWrapper) -> Iterator[Row]:
         n += len(lines)
 
 
-def _delimited(name: str, raw: IO[bytes], delimiter: str) -> Iterator[Row]:
+def _delimited(name: str, raw: IO[bytes], delimiter: str, blocks: bool) -> Iterator[Row]:
     with _text_stream(raw) as text:
-        yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
+        if blocks:
+            yield from _delimited_blocks(name, text, delimiter)
+        else:
+            yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
 
 
-def _delimited_rows(name: str, reader: Any, header: list[str] | None = None) -> Iterator[Row]:
-    """Rows of a CSV reader; ``header`` given when the reader starts after the header line."""
+def _delimited_blocks(
+    name: str, text: io.TextIOWrapper, delimiter: str, header: list[str] | None = None
+) -> Iterator[Row]:
+    """The rows of ``_delimited_rows``, but blocks of about :data:`_BLOCK` characters of lines
+    without quotes, carriage returns or NULs come as one ``delimiter`` chunk each (the scanner
+    splits them as the ``csv`` module would); from the first block that has one of those
+    characters on, the ``csv`` module reads the rest."""
+    reader = csv.reader(text, delimiter=delimiter)
+    names = list(header or [])
+    if not names:
+        for values in reader:
+            line = reader.line_num
+            names = [h.strip() for h in values]
+            yield [Chunk(" ".join(values), Location(name, line, 1), (), line)]  # headers too
+            if names:
+                break
+    done = reader.line_num
+    context = tuple(names)
+    while True:
+        lines = text.readlines(_BLOCK)
+        if not lines:
+            return
+        block = "".join(lines)
+        if '"' in block or "\r" in block or "\x00" in block:
+            rest = csv.reader(itertools.chain(lines, text), delimiter=delimiter)
+            yield from _delimited_rows(name, rest, names, done)
+            return
+        first = done + 1
+        yield [Chunk(block, Location(name, first, 1), context, first, delimiter=delimiter)]
+        done += len(lines)
+
+
+def _delimited_rows(
+    name: str, reader: Any, header: list[str] | None = None, offset: int = 0
+) -> Iterator[Row]:
+    """Rows of a CSV reader; ``header`` given when the reader starts after the header line
+    (``offset`` lines into the file or range)."""
     header = list(header or [])
     for values in reader:
-        line = reader.line_num
+        line = reader.line_num + offset
         if not header:
             header = [h.strip() for h in values]
             yield [Chunk(" ".join(values), Location(name, line, 1), (), line)]  # headers too
@@ -270,18 +309,18 @@ def _parquet(name: str, source: Any) -> Iterator[Row]:
             n += 1
 
 
-def _by_name(name: str, raw: IO[bytes], size: int | None) -> Iterator[Row]:
+def _by_name(name: str, raw: IO[bytes], size: int | None, blocks: bool) -> Iterator[Row]:
     lower = name.lower()
     if lower.endswith(".parquet"):
         data = raw.read() if not raw.seekable() else raw
         yield from _parquet(name, io.BytesIO(data) if isinstance(data, bytes) else data)
     elif lower.endswith(".gz"):
         with gzip.GzipFile(fileobj=raw) as inner:
-            yield from _by_name(name[:-3], cast("IO[bytes]", inner), None)
+            yield from _by_name(name[:-3], cast("IO[bytes]", inner), None, blocks)
     elif lower.endswith(".csv"):
-        yield from _delimited(name, raw, ",")
+        yield from _delimited(name, raw, ",", blocks)
     elif lower.endswith(".tsv"):
-        yield from _delimited(name, raw, "\t")
+        yield from _delimited(name, raw, "\t", blocks)
     elif lower.endswith((".jsonl", ".ndjson")):
         yield from _jsonl(name, raw)
     elif lower.endswith(".json"):
@@ -292,8 +331,9 @@ def _by_name(name: str, raw: IO[bytes], size: int | None) -> Iterator[Row]:
         yield from _lines(name, raw)
 
 
-def read_target(path: Path) -> Iterator[Row]:
-    """Rows of one file (or archive, or SQLite database)."""
+def read_target(path: Path, *, blocks: bool = False) -> Iterator[Row]:
+    """Rows of one file (or archive, or SQLite database); ``blocks``: CSV/TSV lines without
+    quotes come a block at a time, as one chunk with a ``delimiter`` (for the scanner)."""
     name = str(path)
     with path.open("rb") as fh:
         head = fh.read(16)
@@ -309,10 +349,10 @@ def read_target(path: Path) -> Iterator[Row]:
                 if info.is_dir():
                     continue
                 with zf.open(info) as member:
-                    yield from _by_name(f"{name}!{info.filename}", member, info.file_size)
+                    yield from _by_name(f"{name}!{info.filename}", member, info.file_size, blocks)
         return
     with path.open("rb") as fh:
-        yield from _by_name(name, fh, path.stat().st_size)
+        yield from _by_name(name, fh, path.stat().st_size, blocks)
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:
