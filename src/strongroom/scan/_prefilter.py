@@ -23,12 +23,13 @@ trigger      patterns                                         detectors it wakes
 
 Two engines give the same windows:
 
-- ``hyperscan``: one block-mode database of the patterns (``HS_FLAG_SOM_LEFTMOST`` so a
-  match reports its start), compiled once per process and scanned over the UTF-8 bytes of
-  the text; byte offsets are mapped back to characters. One more pattern spots full-width
-  characters that could hide a trigger (full-width digits, letters, at sign and full stop; an
-  ideographic space or full-width dash next to a digit): only then is the text folded and
-  scanned again;
+- ``hyperscan``: one block-mode database of the patterns (``HS_FLAG_SOM_LEFTMOST`` for
+  addresses and name keys, so a match reports its start; a number reports only its end,
+  which is cheaper, and its window widens back from there), compiled once per process and
+  scanned over the UTF-8 bytes of the text; byte offsets are mapped back to characters. One
+  more pattern spots full-width characters that could hide a trigger (full-width digits,
+  letters, at sign and full stop; an ideographic space or full-width dash next to a digit):
+  only then is the text folded and scanned again;
 - ``re``: the same patterns over the folded ``str``, used when hyperscan cannot be imported
   (or is not wanted).
 
@@ -173,8 +174,9 @@ def _database(validated_only: bool = False) -> Any:
         ids=[ident for ident, _, _ in patterns],
         elements=len(patterns),
         flags=[
-            hs.HS_FLAG_SOM_LEFTMOST | (hs.HS_FLAG_CASELESS if caseless else 0)
-            for _, _, caseless in patterns
+            (0 if ident == NUMBER else hs.HS_FLAG_SOM_LEFTMOST)
+            | (hs.HS_FLAG_CASELESS if caseless else 0)
+            for ident, _, caseless in patterns
         ],
     )
     return db
@@ -230,11 +232,10 @@ class Prefilter:
             if ident == FOLD:
                 refold = True
                 return
-            if ident == NUMBER:  # drop the boundary characters the match took in
-                if data[start] not in _ALNUM:
-                    start += 1
-                if data[end - 1] not in _ALNUM:
+            if ident == NUMBER:  # no start (cheaper): the window widens back from the end
+                if data[end - 1] not in _ALNUM:  # the boundary character the match took in
                     end -= 1
+                start = end
             found.append((ident, start, end))
 
         db: Any = self._db
