@@ -42,6 +42,12 @@ FORBIDDEN: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/v1/tokens"): ("analyst", "ADMIN"),
     ("POST", "/v1/tokens"): ("call_taker", "ADMIN"),
     ("DELETE", "/v1/tokens/{token_id}"): ("citizen", "ADMIN"),
+    ("GET", "/v1/audit/checkpoint"): ("admin", "ADMIN"),
+    ("GET", "/v1/audit/consistency"): ("investigator", "AUDIT"),
+    ("POST", "/v1/audit/cosignatures"): ("supervisor", "AUDIT"),
+    ("POST", "/v1/audit/search"): ("analyst", "AUDIT"),
+    ("GET", "/v1/me/accesses"): ("call_taker", "SELF"),
+    ("GET", "/v1/me/accesses/{index}/receipt"): ("investigator", "SELF"),
 }
 
 
@@ -87,6 +93,7 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         path.replace("{ref}", world.incident if "incidents/{ref}" in path else world.person)
         .replace("{principal_id}", "call-taker-1")
         .replace("{token_id}", "aaaaaaaa")
+        .replace("{index}", "0")
     )
     body: dict[str, Any] | None = {
         ("POST", "/v1/persons"): {**PERSON, "resident_id": "110105194912310046"},
@@ -98,8 +105,13 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         ("POST", "/v1/users"): {"id": "new-1", "roles": ["analyst"]},
         ("POST", "/v1/users/{principal_id}/cases"): {"case_ref": CASE},
         ("POST", "/v1/tokens"): {"principal": "analyst-1", "name": "x"},
+        ("POST", "/v1/audit/cosignatures"): {"size": 1, "signature": "x"},
+        ("POST", "/v1/audit/search"): {},
     }.get((method, path))
-    params = {"case_ref": CASE} if (method, path) == ("GET", "/v1/incidents") else None
+    params = {
+        ("GET", "/v1/incidents"): {"case_ref": CASE},
+        ("GET", "/v1/audit/consistency"): {"old": 1},
+    }.get((method, path))
     return {"method": method, "url": concrete, "json": body, "params": params}
 
 

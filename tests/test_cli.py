@@ -136,6 +136,8 @@ def test_command_tree_is_the_documented_one() -> None:
         "init", "status", "demo", "get", "find person", "find incident", "update", "delete",
         "import", "synth persons", "users add", "users list", "users disable", "tokens issue",
         "tokens list", "tokens revoke", "policy check", "scan", "synth leak-corpus", "serve",
+        "audit key", "audit checkpoint", "audit proof", "audit consistency", "audit verify",
+        "audit search", "audit verify-receipt", "witness keygen", "witness run",
     }  # fmt: skip
 
 

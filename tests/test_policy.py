@@ -1224,7 +1224,7 @@ def test_authorize_raises_when_denied() -> None:
 
 def test_engine_is_a_policy_and_describes_itself() -> None:
     assert isinstance(ENGINE, policy.Policy)
-    assert repr(ENGINE).endswith("37 policies)")
+    assert repr(ENGINE).endswith("39 policies)")
     assert ENGINE.fields_of("person") == PERSON
     assert ENGINE.fields_of("incident") == INCIDENT
     assert ENGINE.fields_of("vehicle") == ()

@@ -28,6 +28,15 @@ class VaultConfig:
     database_url: str
     keystore_url: str
     root_key_id: str
+    #: witness verifier keys (C2SP note verifier strings) whose cosignatures count
+    witnesses: tuple[str, ...] = ()
+    #: cosignatures a checkpoint needs before it is served as the current one
+    required_cosignatures: int = 0
+
+    @property
+    def audit_origin(self) -> str:
+        """The vault's name as its audit log's checkpoint origin."""
+        return f"strongroom.vault/{self.root_key_id}"
 
     @classmethod
     def default_for(cls, data_dir: Path, root_key_id: str) -> VaultConfig:
@@ -44,6 +53,12 @@ class VaultConfig:
             f"keystore_url = {q(self.keystore_url)}\n"
             f"root_key_id = {q(self.root_key_id)}\n"
         )
+        if self.witnesses or self.required_cosignatures:
+            text += (
+                "\n[audit]\n"
+                f"witnesses = [{', '.join(q(w) for w in self.witnesses)}]\n"
+                f"required_cosignatures = {int(self.required_cosignatures)}\n"
+            )
         (data_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
     @classmethod
@@ -58,7 +73,24 @@ class VaultConfig:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
             if doc.get("format") != "strongroom-vault" or doc.get("version") != 1:
                 raise ConfigError(f"{path} is not a version-1 Strongroom vault file")
-            return cls(str(doc["database_url"]), str(doc["keystore_url"]), str(doc["root_key_id"]))
+            audit = doc.get("audit", {})
+            witnesses = audit.get("witnesses", [])
+            required = audit.get("required_cosignatures", 0)
+            if not isinstance(witnesses, list) or not all(isinstance(w, str) for w in witnesses):
+                raise ConfigError(f"{path}: [audit] witnesses must be a list of verifier keys")
+            if isinstance(required, bool) or not isinstance(required, int) or required < 0:
+                raise ConfigError(f"{path}: [audit] required_cosignatures must be 0 or more")
+            if required > len(witnesses):
+                raise ConfigError(
+                    f"{path}: [audit] required_cosignatures is more than the witnesses listed"
+                )
+            return cls(
+                str(doc["database_url"]),
+                str(doc["keystore_url"]),
+                str(doc["root_key_id"]),
+                tuple(witnesses),
+                required,
+            )
         except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
 

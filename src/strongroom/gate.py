@@ -34,15 +34,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from strongroom._access import Actor, Purpose
 from strongroom._ids import id_of, ref_of
+from strongroom.audit._entry import SUBJECT_KEY, Entry, subject_of
 from strongroom.errors import NotFoundError, ValidationError
 from strongroom.policy import (
     AccessRequest,
@@ -61,15 +60,12 @@ from strongroom.policy import (
 from strongroom.schema import Collection, IndexSpec, parse_resident_id
 from strongroom.vault import RecordView, Vault
 
-#: the service key whose HMAC binds a citizen to their resident ID
-SUBJECT_KEY: Final = "citizen-subject"
 #: page sizes of searches and lists
 MAX_PAGE: Final = 100
 DEFAULT_PAGE: Final = 20
 
-_SEARCH_INDEXES: Final = {
-    "person": ("resident_id", "phone", "name_dob"),
-}
+#: how long an access under a covert purpose stays hidden from the citizen it concerns
+COVERT_EMBARGO: Final = timedelta(days=365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +77,8 @@ class Ask:
     case_ref: str | None = None
     break_glass: bool = False
     justification: str | None = None
+    #: the API request (or CLI run) this call belongs to, for the audit entry
+    request_id: str = ""
 
     def actor(self) -> Actor:
         p = self.principal
@@ -97,6 +95,8 @@ class Released:
     region: str
     fields: dict[str, Any]
     decision: Decision
+    #: audit subjects of the record: the person's, or an incident's parties'
+    subjects: tuple[bytes, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,7 +128,7 @@ def subject_token(key: bytes, resident_id: str) -> bytes:
 
 
 def _subject(key: bytes, number: str) -> bytes:
-    return hmac.new(key, b"subject\x00" + number.encode("ascii"), hashlib.sha256).digest()
+    return subject_of(key, number)
 
 
 def _cursor_in(cursor: str | None) -> bytes | None:
@@ -163,8 +163,10 @@ class Gate:
         policy: Policy | None = None,
         purposes: PurposeRegistry | None = None,
         clock: Callable[[], datetime] | None = None,
+        covert_embargo: timedelta = COVERT_EMBARGO,
     ) -> None:
         self.vault = vault
+        self.covert_embargo = covert_embargo
         self.policy: Policy = policy if policy is not None else PolicyEngine.from_directory()
         self.purposes = purposes if purposes is not None else PurposeRegistry.load()
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -261,6 +263,88 @@ class Gate:
             view.region,
             apply(decision, view.fields, types=types),
             decision,
+            self._subjects(view),
+        )
+
+    def _subjects(self, view: RecordView) -> tuple[bytes, ...]:
+        """A person's subject, or the subjects of an incident's parties (their records are
+        opened here, inside the process, to read the resident IDs)."""
+        if view.collection == "person":
+            return tuple(self.vault.subjects([view]))
+        refs = [
+            str(p["person"])
+            for p in view.fields.get("parties") or ()
+            if isinstance(p, Mapping) and p.get("person")
+        ]
+        if not refs:
+            return ()
+        rows = self.vault.store.current("person", [id_of_ref(r) for r in dict.fromkeys(refs)])
+        return tuple(self.vault.subjects([self.vault.open_row(r) for r in rows]))
+
+    # -- audit -----------------------------------------------------------------------------
+    def entry(
+        self,
+        ask: Ask,
+        action: str,
+        collection: str,
+        released: Sequence[Released] = (),
+        *,
+        purpose: PurposeDef | None = None,
+        outcome: str = "allowed",
+        policies: Sequence[str] = (),
+        refs: Sequence[str] = (),
+        subjects: Sequence[bytes] = (),
+        detail: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """The audit entry of one call by a principal."""
+        now = self._clock()
+        covert = bool(purpose and purpose.covert)
+        p = ask.principal
+        return Entry(
+            time=now,
+            actor_id=p.id,
+            actor_role=p.role,
+            actor_unit=p.unit,
+            action=action,
+            collection=collection,
+            purpose_code=purpose.code if purpose else (ask.purpose or "-")[:64],
+            outcome=outcome,
+            legal_basis=purpose.legal_basis if purpose else "",
+            case_ref=ask.case_ref,
+            covert=covert,
+            records=[*refs, *(r.ref for r in released)],
+            subjects=[*subjects, *(s for r in released for s in r.subjects)],
+            fields=sorted({k for r in released for k in r.decision.released()}),
+            policies=[*policies, *(x for r in released for x in r.decision.reasons)],
+            break_glass=ask.break_glass,
+            justification=ask.justification,
+            embargo_until=now + self.covert_embargo if covert else None,
+            request_id=ask.request_id,
+            detail=dict(detail or {}),
+        )
+
+    def _denied(
+        self,
+        ask: Ask,
+        action: str,
+        collection: str,
+        exc: DeniedError,
+        purpose: PurposeDef | None,
+        refs: Sequence[str] = (),
+        subjects: Sequence[bytes] = (),
+    ) -> None:
+        """Record a denial (the caller then re-raises)."""
+        self.vault.audit.append(
+            self.entry(
+                ask,
+                action,
+                collection,
+                purpose=purpose,
+                outcome="denied",
+                refs=refs,
+                subjects=subjects,
+                detail={"reason": str(exc)[:200]},
+            )
         )
 
     def _current(self, collection: str, ref: str) -> RecordView:
@@ -272,16 +356,30 @@ class Gate:
 
     # -- reads -------------------------------------------------------------------------
     def get(self, ask: Ask, collection: str, ref: str) -> Released:
-        """One record by reference, as policy releases it (``read``)."""
-        purpose = self._purpose(ask)
-        return self._release(ask, purpose, self._current(collection, ref), "read")
+        """One record by reference, as policy releases it (``read``); audited first."""
+        return self._read(ask, collection, ref, "read")
 
     def reveal(self, ask: Ask, collection: str, ref: str) -> Released:
         """One record with the fields ``reveal`` releases (needs a justification)."""
-        purpose = self._purpose(ask)
         if not (ask.justification or "").strip():
             raise ValidationError.single("justification", "reveal needs a justification")
-        return self._release(ask, purpose, self._current(collection, ref), "reveal")
+        return self._read(ask, collection, ref, "reveal")
+
+    def _read(self, ask: Ask, collection: str, ref: str, action: str) -> Released:
+        purpose = self._purpose(ask)
+        view = self._current(collection, ref)
+        try:
+            released = self._release(ask, purpose, view, action)
+        except DeniedError as exc:
+            self._denied(
+                ask, action, view.collection, exc, purpose, [view.ref], self._subjects(view)
+            )
+            raise
+        # the entry commits before anything is released; if it cannot, nothing is
+        self.vault.audit.append(
+            self.entry(ask, action, view.collection, [released], purpose=purpose)
+        )
+        return released
 
     def search(
         self,
@@ -299,13 +397,29 @@ class Gate:
         after = _cursor_in(cursor)
         coll = self._collection(collection)
         spec = self._spec_for(coll, criteria)
-        decision = authorize(
-            self.policy,
-            self._request(ask, purpose, "search", coll.name, None, index or spec.name),
-        )
+        try:
+            decision = authorize(
+                self.policy,
+                self._request(ask, purpose, "search", coll.name, None, index or spec.name),
+            )
+        except DeniedError as exc:
+            self._denied(ask, "search", coll.name, exc, purpose)
+            raise
         region = ask.principal.region
         spec, values, rows = self.vault.candidates(coll, criteria, [region] if region else [])
-        return self._page(ask, purpose, coll, spec, values, rows, after, limit, decision)
+        page = self._page(ask, purpose, coll, spec, values, rows, after, limit, decision)
+        self.vault.audit.append(
+            self.entry(
+                ask,
+                "search",
+                coll.name,
+                page.items,
+                purpose=purpose,
+                policies=decision.reasons,
+                detail={"index": spec.name, "withheld": page.withheld},
+            )
+        )
+        return page
 
     def _spec_for(self, coll: Collection, criteria: Mapping[str, str]) -> IndexSpec:
         aliases = {"phone": "phones", "person": "parties.person"}
@@ -368,11 +482,42 @@ class Gate:
         coll = self._collection(collection)
         rec = coll.validate(fields)
         facts = self.facts(ask, {"collection": coll.name, **rec}, "new")
-        authorize(self.policy, self._request(ask, purpose, "create", coll.name, facts))
+        decision = self._decide_write(ask, purpose, "create", coll.name, facts)
         view = self.vault.put(
-            coll.name, rec, actor=ask.actor(), purpose=self._vault_purpose(ask, purpose)
+            coll.name,
+            rec,
+            actor=ask.actor(),
+            purpose=self._vault_purpose(ask, purpose),
+            audit=self._write_entry(ask, purpose, "create", decision),
         )
         return self._after_write(ask, purpose, view)
+
+    def _decide_write(
+        self, ask: Ask, purpose: PurposeDef, action: str, collection: str, facts: RecordFacts
+    ) -> Decision:
+        try:
+            return authorize(self.policy, self._request(ask, purpose, action, collection, facts))
+        except DeniedError as exc:
+            refs = [facts.id] if facts.id != "new" else []
+            self._denied(ask, action, collection, exc, purpose, refs)
+            raise
+
+    def _write_entry(
+        self, ask: Ask, purpose: PurposeDef, action: str, decision: Decision
+    ) -> Callable[[RecordView], Entry]:
+        def build(view: RecordView) -> Entry:
+            return self.entry(
+                ask,
+                action,
+                view.collection,
+                purpose=purpose,
+                refs=[view.ref],
+                subjects=self._subjects(view),
+                policies=decision.reasons,
+                detail={"version": view.version},
+            )
+
+        return build
 
     def update(self, ask: Ask, collection: str, ref: str, changes: Mapping[str, Any]) -> Released:
         """Apply ``changes`` if policy allows ``update`` on the record as it is and as it
@@ -381,12 +526,17 @@ class Gate:
         coll = self._collection(collection)
         old = self._current(coll.name, ref)
         before = self.facts(ask, old, ref)
-        authorize(self.policy, self._request(ask, purpose, "update", coll.name, before))
+        self._decide_write(ask, purpose, "update", coll.name, before)
         new = coll.validate(changes, partial_of=old.fields)
         after = self.facts(ask, {"collection": coll.name, **new}, ref)
-        authorize(self.policy, self._request(ask, purpose, "update", coll.name, after))
+        decision = self._decide_write(ask, purpose, "update", coll.name, after)
         view = self.vault.update(
-            coll.name, ref, changes, actor=ask.actor(), purpose=self._vault_purpose(ask, purpose)
+            coll.name,
+            ref,
+            changes,
+            actor=ask.actor(),
+            purpose=self._vault_purpose(ask, purpose),
+            audit=self._write_entry(ask, purpose, "update", decision),
         )
         return self._after_write(ask, purpose, view)
 
@@ -395,9 +545,13 @@ class Gate:
         coll = self._collection(collection)
         old = self._current(coll.name, ref)
         facts = self.facts(ask, old, ref)
-        authorize(self.policy, self._request(ask, purpose, "delete", coll.name, facts))
+        decision = self._decide_write(ask, purpose, "delete", coll.name, facts)
         self.vault.delete(
-            coll.name, ref, actor=ask.actor(), purpose=self._vault_purpose(ask, purpose)
+            coll.name,
+            ref,
+            actor=ask.actor(),
+            purpose=self._vault_purpose(ask, purpose),
+            audit=self._write_entry(ask, purpose, "delete", decision),
         )
 
     def _after_write(self, ask: Ask, purpose: PurposeDef, view: RecordView) -> Released:
@@ -412,14 +566,27 @@ class Gate:
 
     # -- collection-level ----------------------------------------------------------------
     def allow_collection(self, ask: Ask, action: str, collection: str) -> Decision:
-        """Decide a collection-level action (``admin`` on users, ``search`` on statistics)."""
+        """Decide a collection-level action (``admin`` on users, ``search`` on statistics);
+        a denial is audited."""
         purpose = self._purpose(ask)
-        return authorize(self.policy, self._request(ask, purpose, action, collection, None))
+        try:
+            return authorize(self.policy, self._request(ask, purpose, action, collection, None))
+        except DeniedError as exc:
+            self._denied(ask, action, collection, exc, purpose)
+            raise
+
+    def record(self, ask: Ask, action: str, collection: str, detail: Mapping[str, Any]) -> None:
+        """Audit a collection-level action that was allowed and done (an admin change, a
+        statistics query, an audit search)."""
+        purpose = self._purpose(ask)
+        self.vault.audit.append(self.entry(ask, action, collection, purpose=purpose, detail=detail))
 
     def statistics(self, ask: Ask) -> dict[str, int]:
         """Aggregate counts (no rows): current records per collection."""
         self.allow_collection(ask, "search", "statistics")
-        return self.vault.counts()
+        counts = self.vault.counts()
+        self.record(ask, "search", "statistics", {"aggregate": "counts"})
+        return counts
 
 
 def id_of_ref(ref: str, field_name: str = "ref") -> bytes:
@@ -431,6 +598,7 @@ def id_of_ref(ref: str, field_name: str = "ref") -> bytes:
 
 
 __all__ = [
+    "COVERT_EMBARGO",
     "DEFAULT_PAGE",
     "MAX_PAGE",
     "SUBJECT_KEY",

@@ -9,6 +9,7 @@ and found only through blind indexes: no call falls back to scanning sealed data
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom._access import Actor, Purpose, check_call
 from strongroom._ids import id_of, new_record_id, ref_of
+from strongroom.audit._entry import SUBJECT_KEY, Entry, subject_of
+from strongroom.audit._log import SEAL_KEY, SIGNING_KEY, AuditLog
 from strongroom.config import VaultConfig, check_layout
 from strongroom.crypto import (
     Keyring,
@@ -120,6 +123,13 @@ class Vault:
         self.collections: dict[str, Collection] = dict(
             collections or {n: Collection(builtin_collection(n)) for n in BUILTIN_COLLECTIONS}
         )
+        self.audit = AuditLog(
+            store.engine,
+            seal_key=keyring.service_key(SEAL_KEY),
+            signing_seed=keyring.service_key(SIGNING_KEY),
+            origin=config.audit_origin,
+        )
+        self._subject_key = keyring.service_key(SUBJECT_KEY)
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -318,8 +328,10 @@ class Vault:
         new_keys: list[Any],
         old: Any = None,
         old_tokens: Sequence[tuple[int, bytes]] = (),
+        entry: Entry | None = None,
     ) -> None:
-        """Keys first (their own store), then the record and its tokens in one transaction."""
+        """Keys first (their own store), then the record, its tokens and its audit entry in
+        one transaction."""
         self._keyring.save_keys(new_keys)
         try:
             with self._store.begin() as conn:
@@ -331,6 +343,8 @@ class Vault:
                     self._store.delete_tokens(conn, old_tokens)
                 self._store.insert_records(conn, [prep.row])
                 self._store.insert_tokens(conn, prep.tokens)
+                if entry is not None:
+                    self.audit.append(entry, conn)
         except (StrongroomError, SQLAlchemyError) as exc:
             self._keyring.forget_keys([k[0] for k in new_keys])
             if isinstance(exc, SQLAlchemyError):
@@ -344,23 +358,75 @@ class Vault:
         return rows[0]
 
     # -- the public calls ----------------------------------------------------------------
+    def entry(
+        self,
+        actor: Actor,
+        purpose: Purpose,
+        action: str,
+        collection: str,
+        views: Sequence[RecordView] = (),
+        *,
+        refs: Sequence[str] = (),
+        detail: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """The audit entry of a key custodian's call (the Gate writes richer ones)."""
+        return Entry(
+            time=self.audit.now(),
+            actor_id=actor.id,
+            actor_role=actor.role,
+            actor_unit=actor.unit or "",
+            action=action,
+            collection=collection,
+            purpose_code=purpose.code,
+            case_ref=purpose.case_ref,
+            records=[*refs, *(v.ref for v in views)],
+            subjects=self.subjects(views),
+            fields=sorted({k for v in views for k in v.fields}),
+            request_id="custodian",
+            detail=dict(detail or {}),
+        )
+
+    def subject(self, resident_id: str) -> bytes:
+        """The audit subject of a (normalised) resident ID."""
+        return subject_of(self._subject_key, resident_id)
+
+    def subjects(self, views: Sequence[RecordView]) -> list[bytes]:
+        return [
+            self.subject(str(v.fields["resident_id"]))
+            for v in views
+            if v.collection == "person" and v.fields.get("resident_id")
+        ]
+
     def put(
-        self, collection: str, fields: Mapping[str, Any], *, actor: Actor, purpose: Purpose
+        self,
+        collection: str,
+        fields: Mapping[str, Any],
+        *,
+        actor: Actor,
+        purpose: Purpose,
+        audit: Callable[[RecordView], Entry] | None = None,
     ) -> RecordView:
-        """Create a record; returns it as stored (normalised). Nothing is written on error."""
+        """Create a record; returns it as stored (normalised). Nothing is written on error.
+
+        The audit entry (``audit(view)``, default a custodian entry) commits with the record.
+        """
         check_call(actor, purpose)
         coll = self.collection(collection)
         rec = coll.validate(fields)
         self.check_refs(coll, rec)
         new_keys: list[Any] = []
         prep = self.prepare(coll, rec, new_record_id(), 1, new_keys)
-        self._write(coll, prep, new_keys)
-        return RecordView(coll.name, ref_of(prep.record_id), 1, rec["region"], rec, prep.created_at)
+        view = RecordView(coll.name, ref_of(prep.record_id), 1, rec["region"], rec, prep.created_at)
+        entry = (audit or (lambda v: self.entry(actor, purpose, "create", coll.name, [v])))(view)
+        self._write(coll, prep, new_keys, entry=entry)
+        return view
 
     def get(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> RecordView:
         check_call(actor, purpose)
         coll = self.collection(collection)
-        return self.open_row(self._current_row(coll, ref))
+        view = self.open_row(self._current_row(coll, ref))
+        self.audit.append(self.entry(actor, purpose, "read", coll.name, [view]))
+        return view
 
     def history(
         self, collection: str, ref: str, *, actor: Actor, purpose: Purpose
@@ -371,7 +437,11 @@ class Vault:
         rows = self._store.versions(coll.name, self._id(ref))
         if not rows:
             raise NotFoundError(f"no {coll.name} record {ref}")
-        return [self.open_row(r) for r in rows]
+        views = [self.open_row(r) for r in rows]
+        self.audit.append(
+            self.entry(actor, purpose, "read", coll.name, views[-1:], detail={"history": True})
+        )
+        return views
 
     def update(
         self,
@@ -381,6 +451,7 @@ class Vault:
         *,
         actor: Actor,
         purpose: Purpose,
+        audit: Callable[[RecordView], Entry] | None = None,
     ) -> RecordView:
         """Write a new version with ``changes`` applied (``None`` clears a field).
 
@@ -398,10 +469,20 @@ class Vault:
         self.check_refs(coll, rec)
         old_tokens = self.prepare_tokens(coll, old.fields, row.id)
         prep = self.prepare(coll, rec, row.id, row.version + 1, [])
-        self._write(coll, prep, [], row, old_tokens)
-        return RecordView(coll.name, ref, row.version + 1, rec["region"], rec, prep.created_at)
+        view = RecordView(coll.name, ref, row.version + 1, rec["region"], rec, prep.created_at)
+        entry = (audit or (lambda v: self.entry(actor, purpose, "update", coll.name, [v])))(view)
+        self._write(coll, prep, [], row, old_tokens, entry=entry)
+        return view
 
-    def delete(self, collection: str, ref: str, *, actor: Actor, purpose: Purpose) -> None:
+    def delete(
+        self,
+        collection: str,
+        ref: str,
+        *,
+        actor: Actor,
+        purpose: Purpose,
+        audit: Callable[[RecordView], Entry] | None = None,
+    ) -> None:
         """Mark the record deleted and drop it from every index (versions kept until
         retention; erasure by key destruction is a separate, audited operation)."""
         check_call(actor, purpose)
@@ -409,10 +490,12 @@ class Vault:
         row = self._current_row(coll, ref)
         old = self.open_row(row)
         tokens = self.prepare_tokens(coll, old.fields, row.id)
+        entry = (audit or (lambda v: self.entry(actor, purpose, "delete", coll.name, [v])))(old)
         try:
             with self._store.begin() as conn:
                 self._store.set_state(conn, row.id, row.version, STATE_DELETED)
                 self._store.delete_tokens(conn, tokens)
+                self.audit.append(entry, conn)
         except SQLAlchemyError as exc:
             raise StoreError("the record could not be deleted") from exc
 
@@ -447,6 +530,9 @@ class Vault:
             view = self.open_row(row)
             if self.matches(coll, spec, values, view):
                 out.append(view)
+        self.audit.append(
+            self.entry(actor, purpose, "search", coll.name, out, detail={"index": spec.name})
+        )
         return out
 
     def candidates(
@@ -542,11 +628,15 @@ class Vault:
         self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
         wanted = set(values)
         out: dict[str, str] = {}
+        found: list[RecordView] = []
         for row in rows:
             view = self.open_row(row)
             for v in coll.values_of(spec, view.fields):
                 if v in wanted:
                     out[v] = view.ref
+                    found.append(view)
+        entry = self.entry(actor, purpose, "search", coll.name, found, detail={"index": spec.name})
+        self.audit.append(dataclasses.replace(entry, fields=()))  # refs only: nothing released
         return out
 
     def import_state(self, import_id: str) -> Any:
@@ -559,13 +649,15 @@ class Vault:
         items: Sequence[tuple[tuple[Any, ...], Sequence[tuple[int, bytes]], Sequence[Any]]],
         keys: list[Any],
         settle: Callable[[dict[int, FieldError]], tuple[set[int], dict[str, Any]]],
+        entry: Callable[[list[bytes]], Entry] | None = None,
     ) -> None:
         """Write a prepared batch of new records: (row, tokens, unique values) each.
 
         Keys go to the key store first. Then, in one transaction of the record database:
         unique values are checked against current records, ``settle`` is told which items
         clash and answers which items to drop and the bulk job's state row, and the rest are
-        written with their index tokens and that state. Keys of dropped items are forgotten.
+        written with their index tokens and that state, and ``entry(kept record ids)``
+        is appended to the audit log. Keys of dropped items are forgotten.
         """
         self._keyring.save_keys(keys)
         dropped: set[int] = set()
@@ -577,6 +669,8 @@ class Vault:
                 self._store.insert_records(conn, [r for r, _t, _u in kept])
                 self._store.insert_tokens(conn, [t for _r, ts, _u in kept for t in ts])
                 self._store.save_import_state(conn, state)
+                if entry is not None and kept:
+                    self.audit.append(entry([bytes(r[0]) for r, _t, _u in kept]), conn)
         except (StrongroomError, SQLAlchemyError) as exc:
             self._keyring.forget_keys([k[0] for k in keys])
             if isinstance(exc, SQLAlchemyError):

@@ -34,6 +34,8 @@ def build_service(
         authenticator=Authenticator(tokens, oidc=oidc, limiter=limiter),
         principals=PrincipalStore(engine),
         tokens=tokens,
+        witnesses=vault.config.witnesses,
+        required_cosignatures=vault.config.required_cosignatures,
     )
 
 

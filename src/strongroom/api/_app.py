@@ -16,8 +16,11 @@ needs a purpose. Per request:
 Break-glass: ``Strongroom-Break-Glass: <justification>``, percent-encoded UTF-8.
 """
 
+import base64
+import contextlib
 import re
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Final
@@ -31,9 +34,20 @@ from prometheus_client import generate_latest
 from strongroom.api import _models as m
 from strongroom.api._middleware import Guard, Metrics
 from strongroom.api._problems import PROBLEM_JSON, install
-from strongroom.auth import Authenticator, PrincipalStore, TokenInfo, TokenStore
+from strongroom.audit._entry import Entry
+from strongroom.audit._log import Logged
+from strongroom.audit._note import NoteVerifier, verifier_from_key
+from strongroom.audit._receipt import make_receipt
+from strongroom.audit._sequencer import Sequencer
+from strongroom.auth import (
+    AuthenticationError,
+    Authenticator,
+    PrincipalStore,
+    TokenInfo,
+    TokenStore,
+)
 from strongroom.auth import Principal as AuthPrincipal
-from strongroom.errors import ValidationError
+from strongroom.errors import NotFoundError, ValidationError
 from strongroom.gate import Ask, Gate, Page, Released
 from strongroom.policy import DeniedError
 from strongroom.policy import Principal as PolicyPrincipal
@@ -44,6 +58,9 @@ READ_ROLES: Final = RECORD_ROLES | {"citizen"}
 ADMIN_ROLES: Final = frozenset({"admin"})
 METRICS_ROLES: Final = frozenset({"admin", "auditor"})
 STATS_ROLES: Final = frozenset({"analyst"})
+AUDIT_ROLES: Final = frozenset({"auditor"})
+CITIZEN_ROLES: Final = frozenset({"citizen"})
+ALL_ROLES: Final = RECORD_ROLES | ADMIN_ROLES | METRICS_ROLES | STATS_ROLES | CITIZEN_ROLES
 
 _USER_CURSOR = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _TOKEN_ID = re.compile(r"[a-z2-7]{8}")
@@ -77,6 +94,9 @@ class Service:
     authenticator: Authenticator
     principals: PrincipalStore
     tokens: TokenStore
+    #: witness verifier keys, and how many cosignatures a served checkpoint needs
+    witnesses: tuple[str, ...] = ()
+    required_cosignatures: int = 0
 
 
 def _acting(p: AuthPrincipal, requested: str | None) -> PolicyPrincipal:
@@ -98,6 +118,10 @@ def _acting(p: AuthPrincipal, requested: str | None) -> PolicyPrincipal:
         case_refs=p.case_refs,
         resident_id_token=p.citizen_subject.hex() if p.citizen_subject else "",
     )
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _when(v: Any) -> str | None:
@@ -164,10 +188,26 @@ def _version() -> str:
         return "0"
 
 
-def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
-    """The FastAPI app over ``service`` (wrapped in the body-limit/error/metrics guard)."""
+def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool = True) -> FastAPI:
+    """The FastAPI app over ``service`` (wrapped in the body-limit/error/metrics guard).
+
+    With ``sequencer``, a background thread integrates the audit log every second and signs a
+    checkpoint every ten while the app runs (and once more when it stops)."""
     metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = Sequencer(service.gate.vault.audit) if sequencer else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=title,
         version=_version(),
         summary="A privacy vault for identity and police incident records",
@@ -190,7 +230,11 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> AuthPrincipal:
         client = request.client.host if request.client else "unknown"
-        return service.authenticator.authenticate(request.headers.get("authorization"), client)
+        try:
+            return service.authenticator.authenticate(request.headers.get("authorization"), client)
+        except AuthenticationError as exc:
+            service.gate.vault.audit.append(auth_failure(service.gate, client, exc.reason))
+            raise
 
     def role_guard(roles: Iterable[str]) -> Callable[..., PolicyPrincipal]:
         allowed = frozenset(roles)
@@ -263,6 +307,7 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
                 (case_ref or "").strip() or None,
                 break_glass is not None,
                 justification,
+                request_id=uuid.uuid4().hex,
             )
 
         return dep
@@ -271,6 +316,9 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
     ReadAsk = Annotated[Ask, Depends(asker(READ_ROLES))]
     AdminAsk = Annotated[Ask, Depends(asker(ADMIN_ROLES))]
     StatsAsk = Annotated[Ask, Depends(asker(STATS_ROLES))]
+    AuditAsk = Annotated[Ask, Depends(asker(AUDIT_ROLES))]
+    CitizenAsk = Annotated[Ask, Depends(asker(CITIZEN_ROLES))]
+    AnyAsk = Annotated[Ask, Depends(asker(ALL_ROLES))]
     RefPath = Annotated[str, Path(max_length=64, description="A record reference (UUID).")]
     Limit = Annotated[int, Query(ge=1, le=100, description="Page size, at most 100.")]
     Cursor = Annotated[
@@ -403,13 +451,21 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
             case_refs=body.case_refs,
             citizen_subject=subject,
         )
+        gate.record(
+            ask,
+            "admin",
+            "users",
+            {"op": "add", "principal": added.id, "roles": sorted(added.roles)},
+        )
         return _user_out(added)
 
     @v1.post("/users/{principal_id}/disable", response_model=m.UserOut, tags=["admin"])
     def disable_user(ask: AdminAsk, principal_id: Annotated[str, Path(max_length=64)]) -> m.UserOut:
         """Disable a principal: its tokens stop authenticating at once."""
         gate.allow_collection(ask, "admin", "users")
-        return _user_out(service.principals.disable(principal_id))
+        done = service.principals.disable(principal_id)
+        gate.record(ask, "admin", "users", {"op": "disable", "principal": done.id})
+        return _user_out(done)
 
     @v1.post("/users/{principal_id}/cases", response_model=m.UserOut, tags=["admin"])
     def assign_case(
@@ -417,7 +473,14 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
     ) -> m.UserOut:
         """Assign a principal to a case."""
         gate.allow_collection(ask, "admin", "users")
-        return _user_out(service.principals.assign_case(principal_id, body.case_ref))
+        done = service.principals.assign_case(principal_id, body.case_ref)
+        gate.record(
+            ask,
+            "admin",
+            "users",
+            {"op": "assign-case", "principal": done.id, "case_ref": body.case_ref},
+        )
+        return _user_out(done)
 
     @v1.get("/tokens", response_model=m.TokenList, tags=["admin"])
     def list_tokens(
@@ -436,6 +499,12 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
         secret, info = service.tokens.issue(
             body.principal, body.name, timedelta(days=body.ttl_days)
         )
+        gate.record(
+            ask,
+            "admin",
+            "tokens",
+            {"op": "issue", "principal": info.principal_id, "token_id": info.id},
+        )
         return m.IssuedToken(token=secret, info=_token_out(info))
 
     @v1.delete("/tokens/{token_id}", response_model=m.TokenOut, tags=["admin"])
@@ -444,10 +513,191 @@ def create_app(service: Service, *, title: str = "Strongroom") -> FastAPI:
         gate.allow_collection(ask, "admin", "tokens")
         if not _TOKEN_ID.fullmatch(token_id):
             raise ValidationError.single("token_id", "not a token id (8 characters a-z, 2-7)")
-        return _token_out(service.tokens.revoke(token_id))
+        done = service.tokens.revoke(token_id)
+        gate.record(ask, "admin", "tokens", {"op": "revoke", "token_id": done.id})
+        return _token_out(done)
+
+    # -- the audit log ---------------------------------------------------------------------
+    def _witnesses() -> list[NoteVerifier]:
+        return [verifier_from_key(k) for k in service.witnesses]
+
+    @v1.get("/audit/checkpoint", response_class=PlainTextResponse, tags=["audit"])
+    def audit_checkpoint(
+        ask: AnyAsk,
+        latest: Annotated[
+            bool,
+            Query(description="The newest signed checkpoint, cosigned or not (for witnesses)."),
+        ] = False,
+    ) -> PlainTextResponse:
+        """The current checkpoint: the newest one with the cosignatures the vault's policy
+        requires (with them appended), as a C2SP signed note."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "checkpoint")
+        audit.checkpoint()
+        if latest or service.required_cosignatures == 0:
+            found = audit.latest_checkpoint()
+            note = found[2] if found else None
+            if found is not None and note is not None and not latest:
+                note += "".join(line + "\n" for _w, line in audit.cosignatures(found[0]))
+        else:
+            note = audit.cosigned(service.required_cosignatures, _witnesses())
+        if note is None:
+            raise NotFoundError("no checkpoint has the cosignatures it needs yet")
+        return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+
+    @v1.get("/audit/consistency", response_model=m.Consistency, tags=["audit"])
+    def audit_consistency(
+        ask: AuditAsk,
+        old: Annotated[int, Query(ge=1, le=2**53)],
+        new: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    ) -> dict[str, Any]:
+        """A consistency proof between two tree sizes (for witnesses and auditors)."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "audit")
+        old_size, old_root, new_size, new_root, proof = audit.consistency(old, new)
+        return {
+            "old_size": old_size,
+            "old_root": b64(old_root),
+            "new_size": new_size,
+            "new_root": b64(new_root),
+            "proof": [b64(h) for h in proof],
+        }
+
+    @v1.post("/audit/cosignatures", status_code=201, response_model=m.Accepted, tags=["audit"])
+    def audit_cosign(ask: AuditAsk, body: m.CosignatureIn) -> dict[str, Any]:
+        """A witness's cosignature of a checkpoint (verified against the configured witness
+        keys before it is stored)."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "audit")
+        name = body.signature.removeprefix("\u2014 ").split(" ", 1)[0]
+        witness = next((w for w in _witnesses() if w.name == name), None)
+        if witness is None:
+            raise ValidationError.single("signature", "not by a witness this vault trusts")
+        audit.add_cosignature(body.size, witness, body.signature)
+        gate.record(
+            ask, "admin", "audit", {"op": "cosignature", "witness": name, "size": body.size}
+        )
+        return {"accepted": True}
+
+    @v1.post("/audit/search", response_model=m.AuditPage, tags=["audit"])
+    def audit_search(ask: AuditAsk, body: m.AuditQuery) -> dict[str, Any]:
+        """Search the whole log by actor, subject (a resident ID, turned into its HMAC here),
+        purpose, action and time range. Entries carry no record contents."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "audit")
+        audit.sequence()
+        subject = gate.subject_token(body.resident_id) if body.resident_id else None
+        found = audit.search(
+            actor=body.actor,
+            subject=subject,
+            purpose=body.purpose,
+            action=body.action,
+            since=body.since,
+            until=body.until,
+            after=body.after,
+            limit=body.limit + 1,
+        )
+        gate.record(ask, "search", "audit", {"results": len(found[: body.limit])})
+        items = [_logged(x) for x in found[: body.limit]]
+        more = len(found) > body.limit
+        return {"items": items, "next_after": items[-1]["index"] if more and items else None}
+
+    @v1.get("/me/accesses", response_model=m.AccessPage, tags=["citizens"])
+    def my_accesses(
+        ask: CitizenAsk,
+        after: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+        limit: Limit = 20,
+    ) -> dict[str, Any]:
+        """Who accessed my data, and why: the log's entries about the citizen's own records
+        (covert ones once their embargo has passed), each with a receipt to download."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "accesses")
+        subject = _citizen_subject(ask)
+        audit.sequence()
+        found = audit.search(subject=subject, after=after, limit=limit + 1, visible_at=audit.now())
+        items = [_access(x) for x in found[:limit]]
+        more = len(found) > limit
+        return {"items": items, "next_after": items[-1]["index"] if more and items else None}
+
+    @v1.get("/me/accesses/{index}/receipt", response_class=PlainTextResponse, tags=["citizens"])
+    def my_receipt(
+        ask: CitizenAsk, index: Annotated[int, Path(ge=0, le=2**53)]
+    ) -> PlainTextResponse:
+        """A receipt for one of my entries: the entry, its inclusion proof and the (cosigned)
+        checkpoint, in the C2SP tlog-proof format; verify it offline with
+        ``strongroom audit verify-receipt``."""
+        audit = service.gate.vault.audit
+        gate.allow_collection(ask, "search", "accesses")
+        subject = _citizen_subject(ask)
+        audit.sequence()
+        mine = audit.search(subject=subject, after=index - 1, limit=1, visible_at=audit.now())
+        if not mine or mine[0].index != index:
+            raise NotFoundError("no entry of yours with that index")
+        audit.checkpoint()
+        if service.required_cosignatures:
+            note = audit.cosigned(service.required_cosignatures, _witnesses())
+        else:
+            latest = audit.latest_checkpoint()
+            note = latest[2] if latest else None
+        if note is None:
+            raise NotFoundError("no checkpoint has the cosignatures it needs yet")
+        size = int(note.split("\n")[1])
+        if index >= size:
+            raise NotFoundError("the entry is not yet in a cosigned checkpoint; try later")
+        _size, _root, proof = audit.inclusion(index, size)
+        return PlainTextResponse(
+            make_receipt(mine[0].entry, index, proof, note), media_type="text/plain; charset=utf-8"
+        )
 
     app.include_router(v1)
     return _wrap(app, metrics)
+
+
+def _citizen_subject(ask: Ask) -> bytes:
+    token = ask.principal.resident_id_token
+    if not token:
+        raise DeniedError("this principal is not bound to a resident ID")
+    return bytes.fromhex(token)
+
+
+def _logged(x: Logged) -> dict[str, Any]:
+    return {"index": x.index, "entry": x.json()}
+
+
+def _access(x: Logged) -> dict[str, Any]:
+    """What a citizen sees of one entry (no subjects of other people, no sealed text)."""
+    doc = x.json()
+    purpose = doc.get("purpose") or {}
+    actor = doc.get("actor") or {}
+    return {
+        "index": x.index,
+        "time": doc.get("time"),
+        "action": doc.get("action"),
+        "outcome": doc.get("outcome"),
+        "collection": doc.get("collection"),
+        "actor": {"id": actor.get("id"), "role": actor.get("role"), "unit": actor.get("unit")},
+        "purpose": purpose.get("code"),
+        "legal_basis": purpose.get("legal_basis"),
+        "case_ref": purpose.get("case_ref"),
+        "fields": doc.get("fields") or [],
+        "break_glass": bool(doc.get("break_glass")),
+        "receipt": f"/v1/me/accesses/{x.index}/receipt",
+    }
+
+
+def auth_failure(gate: Gate, client: str, reason: str) -> Entry:
+    return Entry(
+        time=gate.vault.audit.now(),
+        actor_id="-",
+        actor_role="-",
+        actor_unit="",
+        action="authenticate",
+        collection="principals",
+        purpose_code="-",
+        outcome="denied",
+        request_id=uuid.uuid4().hex,
+        detail={"client": client[:64], "reason": reason[:80]},
+    )
 
 
 def _wrap(app: FastAPI, metrics: Metrics) -> FastAPI:

@@ -7,7 +7,8 @@ it came through.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -243,3 +244,76 @@ class Problem(BaseModel):
     #: the Strongroom error class (the SDK raises the same one)
     code: str
     errors: list[FieldProblem] = []
+
+
+# -- the audit log -------------------------------------------------------------------------
+class Consistency(BaseModel):
+    old_size: int
+    old_root: str
+    new_size: int
+    new_root: str
+    proof: list[str]
+
+
+class CosignatureIn(_Strict):
+    """A witness cosignature line (``— <witness name> <base64>``) for the checkpoint of
+    ``size``."""
+
+    size: Annotated[int, Field(ge=1, le=2**53)]
+    signature: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class Accepted(BaseModel):
+    accepted: bool
+
+
+class AuditQuery(_Strict):
+    """Criteria (all optional, combined with AND); ``after`` pages by index."""
+
+    actor: Annotated[str, Field(max_length=80)] | None = None
+    resident_id: Annotated[str, Field(max_length=32)] | None = None
+    purpose: Annotated[str, Field(max_length=64)] | None = None
+    action: Annotated[str, Field(max_length=16)] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after: Annotated[int, Field(ge=-1, le=2**53)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class LoggedOut(BaseModel):
+    index: int
+    #: the entry's JSON (no record contents; justifications sealed)
+    entry: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[LoggedOut]
+    next_after: int | None
+
+
+class AccessActor(BaseModel):
+    id: str | None
+    role: str | None
+    unit: str | None
+
+
+class Access(BaseModel):
+    """One access to the citizen's data."""
+
+    index: int
+    time: str | None
+    action: str | None
+    outcome: str | None
+    collection: str | None
+    actor: AccessActor
+    purpose: str | None
+    legal_basis: str | None
+    case_ref: str | None
+    fields: list[str]
+    break_glass: bool
+    receipt: str
+
+
+class AccessPage(BaseModel):
+    items: list[Access]
+    next_after: int | None

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from strongroom._access import Actor, Purpose, check_call
+from strongroom._ids import ref_of
 from strongroom.batch._prepare import (
     PreparedBatch,
     RowPreparer,
@@ -292,7 +293,20 @@ def _commit(
     items = [(row, tokens, unique) for _line, row, tokens, unique in ok]
     before = list(counts)
     try:
-        vault.commit_batch(coll, items, batch.keys, settle)
+        vault.commit_batch(
+            coll,
+            items,
+            batch.keys,
+            settle,
+            entry=lambda ids: vault.entry(
+                preparer.actor,
+                preparer.purpose,
+                "create",
+                coll.name,
+                refs=[ref_of(i) for i in ids],
+                detail={"import_id": iid, "rows": len(ids)},
+            ),
+        )
     except BaseException:
         counts[:] = before  # nothing of this group committed
         raise

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import _access, _admin, _bulk, _demo, _records, _scan, _serve
+from strongroom.cli import _access, _admin, _audit, _bulk, _demo, _records, _scan, _serve
 from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
@@ -166,3 +166,21 @@ app.add_typer(tokens_app, name="tokens", rich_help_panel=_ACCESS)
 policy_app = typer.Typer(help="Cedar access policies.", no_args_is_help=True)
 policy_app.command("check")(_access.policy_check)
 app.add_typer(policy_app, name="policy", rich_help_panel=_ACCESS)
+
+_AUDIT = "Audit"
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+audit_app.command("key")(_audit.key)
+audit_app.command("checkpoint")(_audit.checkpoint)
+audit_app.command("proof")(_audit.proof)
+audit_app.command("consistency")(_audit.consistency)
+audit_app.command("verify")(_audit.verify)
+audit_app.command("search")(_audit.search)
+audit_app.command("verify-receipt")(_audit.verify_receipt_cmd)
+app.add_typer(audit_app, name="audit", rich_help_panel=_AUDIT)
+witness_app = typer.Typer(
+    help="A witness that cosigns the vault's checkpoints (run by an oversight body).",
+    no_args_is_help=True,
+)
+witness_app.command("keygen")(_audit.witness_keygen)
+witness_app.command("run")(_audit.witness_run)
+app.add_typer(witness_app, name="witness", rich_help_panel=_AUDIT)

@@ -1,0 +1,187 @@
+"""Audit entries: what is recorded about each access, and its exact bytes.
+
+An entry is the RFC 8785 canonical JSON (JCS) of::
+
+    {
+      "v": 1,
+      "time": "2026-11-29T15:20:00.123Z",        UTC, milliseconds
+      "request_id": "…",                          the API request, or a CLI/batch run id
+      "nonce": "<base64 16 bytes>",               two identical accesses differ
+      "actor": {"id": "inv-0042", "role": "investigator", "unit": "CID-3"},
+      "action": "read",                           search | read | create | update | delete |
+                                                  reveal | export | admin | authenticate
+      "collection": "person",                     or users | tokens | keys | policies | audit
+      "records": ["01a2…"],                       record references (never contents)
+      "subjects": ["<base64 32 bytes>"],          HMAC(subject key, resident ID) per person
+      "purpose": {"code": "CASE", "legal_basis": "…", "case_ref": "A-1", "covert": false},
+      "approval_ref": null,                       a second approver (the guard issue)
+      "outcome": "allowed",                       allowed | denied | failed
+      "fields": ["name", "resident_id"],          fields released (in any form)
+      "policies": ["case.assigned_records"],      the policies that decided
+      "break_glass": false,
+      "justification": null | "<base64 sealed>",  free text is sealed (AES-256-GCM, audit key)
+      "embargo_until": null | "<time>",           covert: hidden from the citizen until then
+      "detail": {…}                               small non-personal extras (index searched,
+                                                  counts, the principal an admin acted on)
+    }
+
+The leaf hash is SHA-256(0x00 ‖ these bytes) (RFC 6962); the bytes are stored exactly as
+hashed, so a receipt can carry them and anyone can recompute the leaf.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import rfc8785
+
+from strongroom.crypto.hazmat import aead_decrypt, aead_encrypt, aead_for, random_bytes
+from strongroom.errors import OpenError
+
+VERSION: Final = 1
+ACTIONS: Final = frozenset(
+    {
+        "search",
+        "read",
+        "create",
+        "update",
+        "delete",
+        "reveal",
+        "export",
+        "admin",
+        "authenticate",
+    }
+)
+OUTCOMES: Final = frozenset({"allowed", "denied", "failed"})
+#: the keyring service key whose HMAC of a resident ID is an entry's subject (and what a
+#: citizen principal is bound to)
+SUBJECT_KEY: Final = "citizen-subject"
+_AAD: Final = b"strongroom audit justification v1"
+
+
+def iso_ms(when: datetime) -> str:
+    """``2026-11-29T15:20:00.123Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One access, before it is encoded (see the module docstring for each field)."""
+
+    time: datetime
+    actor_id: str
+    actor_role: str
+    actor_unit: str
+    action: str
+    collection: str
+    purpose_code: str
+    outcome: str = "allowed"
+    legal_basis: str = ""
+    case_ref: str | None = None
+    covert: bool = False
+    records: Sequence[str] = ()
+    subjects: Sequence[bytes] = ()
+    fields: Sequence[str] = ()
+    policies: Sequence[str] = ()
+    break_glass: bool = False
+    justification: str | None = None
+    embargo_until: datetime | None = None
+    request_id: str = ""
+    approval_ref: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def encode(self, seal_key: bytes, nonce: bytes | None = None) -> bytes:
+        """The canonical bytes (RFC 8785). The justification is sealed with ``seal_key``."""
+        if self.action not in ACTIONS:
+            raise ValueError(f"audit entry: unknown action {self.action!r}")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"audit entry: unknown outcome {self.outcome!r}")
+        n = nonce if nonce is not None else os.urandom(16)
+        sealed = None
+        if self.justification:
+            sealed = b64(seal_justification(seal_key, self.justification))
+        doc: Any = {
+            "v": VERSION,
+            "time": iso_ms(self.time),
+            "request_id": self.request_id,
+            "nonce": b64(n),
+            "actor": {"id": self.actor_id, "role": self.actor_role, "unit": self.actor_unit},
+            "action": self.action,
+            "collection": self.collection,
+            "records": list(self.records),
+            "subjects": sorted({b64(s) for s in self.subjects}),
+            "purpose": {
+                "code": self.purpose_code,
+                "legal_basis": self.legal_basis,
+                "case_ref": self.case_ref,
+                "covert": self.covert,
+            },
+            "approval_ref": self.approval_ref,
+            "outcome": self.outcome,
+            "fields": sorted(set(self.fields)),
+            "policies": list(dict.fromkeys(self.policies)),
+            "break_glass": self.break_glass,
+            "justification": sealed,
+            "embargo_until": iso_ms(self.embargo_until) if self.embargo_until else None,
+            "detail": dict(self.detail),
+        }
+        return bytes(rfc8785.dumps(doc))
+
+
+def subject_of(key: bytes, resident_id: str) -> bytes:
+    """HMAC-SHA256(subject key, normalised resident ID): 32 bytes, never the ID."""
+    return hmac.new(key, b"subject\x00" + resident_id.encode("ascii"), hashlib.sha256).digest()
+
+
+def seal_justification(key: bytes, text: str) -> bytes:
+    """nonce 12 ‖ AES-256-GCM(text)."""
+    nonce = random_bytes(12)
+    return nonce + aead_encrypt(aead_for(key), nonce, text.encode("utf-8"), _AAD)
+
+
+def open_justification(key: bytes, sealed: bytes) -> str:
+    plain = aead_decrypt(aead_for(key), sealed[:12], sealed[12:], _AAD)
+    if plain is None:
+        raise OpenError()
+    return plain.decode("utf-8")
+
+
+def decode(entry: bytes) -> dict[str, Any]:
+    """The entry's JSON (no check that it is canonical: :func:`is_canonical` does that)."""
+    import json
+
+    doc: dict[str, Any] = json.loads(entry)
+    return doc
+
+
+def is_canonical(entry: bytes) -> bool:
+    try:
+        doc: Any = decode(entry)
+        return bytes(rfc8785.dumps(doc)) == entry
+    except (ValueError, TypeError):
+        return False
+
+
+def subjects_of(doc: Mapping[str, Any]) -> list[bytes]:
+    return [base64.b64decode(s) for s in doc.get("subjects") or ()]
+
+
+def parse_ms(text: str | None) -> int | None:
+    if not text:
+        return None
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
