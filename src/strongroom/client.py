@@ -342,5 +342,37 @@ class Client:
     def revoke_token(self, token_id: str) -> dict[str, Any]:
         return dict(self.request("DELETE", f"/v1/tokens/{quote(token_id)}"))
 
+    # -- the audit log ---------------------------------------------------------------------
+    def _text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        try:
+            response = self._http.get(path, params=params, headers=self._headers(None))
+        except httpx.HTTPError as exc:
+            raise StoreError(f"the server could not be reached ({type(exc).__name__})") from None
+        _raise_for(response)
+        return response.text
+
+    def audit_checkpoint(self, *, latest: bool = False) -> str:
+        """The current (cosigned as policy requires) checkpoint note; ``latest``: the newest
+        signed one, cosigned or not."""
+        return self._text("/v1/audit/checkpoint", {"latest": "true"} if latest else None)
+
+    def audit_search(self, **criteria: Any) -> dict[str, Any]:
+        """Auditors: search the log (actor, resident_id, purpose, action, since, until,
+        after, limit)."""
+        body = {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in criteria.items()
+            if v is not None
+        }
+        return dict(self.request("POST", "/v1/audit/search", json=body))
+
+    def my_accesses(self, *, after: int | None = None, limit: int = 20) -> dict[str, Any]:
+        """Citizens: who accessed my data, and why."""
+        return dict(self.request("GET", "/v1/me/accesses", params={"after": after, "limit": limit}))
+
+    def my_receipt(self, index: int) -> str:
+        """Citizens: the receipt (C2SP tlog-proof) of one of my entries."""
+        return self._text(f"/v1/me/accesses/{int(index)}/receipt")
+
 
 __all__ = ["Client", "Page", "Record"]

@@ -267,19 +267,8 @@ class Gate:
         )
 
     def _subjects(self, view: RecordView) -> tuple[bytes, ...]:
-        """A person's subject, or the subjects of an incident's parties (their records are
-        opened here, inside the process, to read the resident IDs)."""
-        if view.collection == "person":
-            return tuple(self.vault.subjects([view]))
-        refs = [
-            str(p["person"])
-            for p in view.fields.get("parties") or ()
-            if isinstance(p, Mapping) and p.get("person")
-        ]
-        if not refs:
-            return ()
-        rows = self.vault.store.current("person", [id_of_ref(r) for r in dict.fromkeys(refs)])
-        return tuple(self.vault.subjects([self.vault.open_row(r) for r in rows]))
+        """A person's subject, or the subjects of an incident's parties."""
+        return tuple(self.vault.subjects([view]))
 
     # -- audit -----------------------------------------------------------------------------
     def entry(

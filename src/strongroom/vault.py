@@ -391,11 +391,26 @@ class Vault:
         return subject_of(self._subject_key, resident_id)
 
     def subjects(self, views: Sequence[RecordView]) -> list[bytes]:
-        return [
-            self.subject(str(v.fields["resident_id"]))
-            for v in views
-            if v.collection == "person" and v.fields.get("resident_id")
-        ]
+        """The audit subjects of records: a person's own, and for an incident those of the
+        persons it names (their records are opened here, in the process, for the IDs)."""
+        out: list[bytes] = []
+        parties: list[str] = []
+        for v in views:
+            if v.collection == "person" and v.fields.get("resident_id"):
+                out.append(self.subject(str(v.fields["resident_id"])))
+            elif v.collection != "person":
+                parties += [
+                    str(p["person"])
+                    for p in v.fields.get("parties") or ()
+                    if isinstance(p, Mapping) and p.get("person")
+                ]
+        if parties:
+            ids = [self._id(r) for r in dict.fromkeys(parties)]
+            for row in self._store.current("person", ids):
+                rid = self.open_row(row).fields.get("resident_id")
+                if rid:
+                    out.append(self.subject(str(rid)))
+        return list(dict.fromkeys(out))
 
     def put(
         self,

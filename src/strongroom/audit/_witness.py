@@ -84,6 +84,9 @@ class Witness:
         self._http = http or httpx.Client(base_url=base_url, timeout=10.0)
         self._headers = {"Authorization": f"Bearer {token}", "Strongroom-Purpose": "AUDIT"}
 
+    def close(self) -> None:
+        self._http.close()
+
     def _get(self, path: str, **params: Any) -> httpx.Response:
         r = self._http.get(path, params=params, headers=self._headers)
         if r.status_code != 200:

@@ -310,9 +310,12 @@ def witness_run(
         raise ConfigError("--key: not a witness (cosignature) key")
     (log,) = _verifiers([log_key], "--log-key")
     witness = Witness(url, token, signer, log, state, alarm)
-    while True:
-        size = witness.round()
-        note(f"cosigned the checkpoint of size {size}")
-        if once:
-            return
-        time.sleep(interval)
+    try:
+        while True:
+            size = witness.round()
+            note(f"cosigned the checkpoint of size {size}")
+            if once:
+                return
+            time.sleep(interval)
+    finally:
+        witness.close()
