@@ -69,3 +69,22 @@ def test_opening_an_unmigrated_database_is_refused(tmp_path: Any) -> None:
         (data / f"records.db{suffix}").unlink(missing_ok=True)
     with pytest.raises(StoreError, match="not migrated"):
         Vault.open(data, keys, PASSPHRASE)
+
+
+def test_an_older_schema_is_upgraded_on_open(tmp_path: Any) -> None:
+    from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
+    from strongroom.store import RECORDS, is_current
+    from tests.conftest import PASSPHRASE
+
+    data, keys = tmp_path / "d", tmp_path / "k"
+    v = Vault.init(data, keys, PASSPHRASE, argon2=UNSAFE_FAST_ARGON2)
+    engine = v.engines()[0]
+    with engine.begin() as conn:  # back to the schema before the audit log
+        for name in ("audit_cosignatures", "audit_checkpoints", "audit_state", "audit_tiles",
+                     "audit_subjects", "audit_entries", "audit_pending"):  # fmt: skip
+            conn.execute(sa.text(f"DROP TABLE {name}"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'r0002'"))
+    v.close()
+    with Vault.open(data, keys, PASSPHRASE) as again:
+        assert is_current(again.engines()[0], RECORDS)
+        assert again.audit.size() == 0

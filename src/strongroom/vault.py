@@ -10,6 +10,7 @@ and found only through blind indexes: no call falls back to scanning sealed data
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,10 +55,12 @@ from strongroom.store import (
     check_reachable,
     is_current,
     make_engine,
+    revision_of,
     upgrade,
 )
 
 BUILTIN_COLLECTIONS = ("person", "incident")
+_log = logging.getLogger("strongroom.vault")
 
 
 @dataclass(frozen=True)
@@ -191,8 +194,17 @@ class Vault:
         try:
             check_reachable(engine)
             check_reachable(kengine)
-            if not is_current(engine, RECORDS) or not is_current(kengine, KEYS):
-                raise StoreError("the vault's databases are not migrated; run 'strongroom init'")
+            for eng, branch in ((engine, RECORDS), (kengine, KEYS)):
+                if is_current(eng, branch):
+                    continue
+                if not revision_of(eng, branch):
+                    raise StoreError(
+                        "the vault's databases are not migrated (no Strongroom schema found); "
+                        "is the database URL in vault.toml right?"
+                    )
+                # an older Strongroom schema: migrations only add, so bring it to head
+                _log.warning("upgrading the %s database to the current schema", branch)
+                upgrade(eng, branch)
         except BaseException:
             engine.dispose()
             kengine.dispose()

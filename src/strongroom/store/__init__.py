@@ -4,7 +4,7 @@ Only :class:`strongroom.vault.Vault` uses this package; nothing else reads or wr
 """
 
 from strongroom.store._engine import check_reachable, make_engine, sqlite_url
-from strongroom.store._migrate import KEYS, RECORDS, is_current, upgrade
+from strongroom.store._migrate import KEYS, RECORDS, is_current, revision_of, upgrade
 from strongroom.store._records import RecordStore
 from strongroom.store._tables import (
     STATE_CURRENT,
@@ -30,6 +30,7 @@ __all__ = [
     "make_engine",
     "metadata",
     "records",
+    "revision_of",
     "sqlite_url",
     "upgrade",
 ]

@@ -38,6 +38,16 @@ def upgrade(engine: sa.Engine, branch: str) -> None:
         raise StoreError(f"migrating the {branch} database failed") from exc
 
 
+def revision_of(engine: sa.Engine, branch: str) -> tuple[str, ...]:
+    """The database's current revisions of ``branch`` (empty: never migrated)."""
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": _VERSION_TABLE[branch]})
+            return tuple(ctx.get_current_heads())
+    except SQLAlchemyError as exc:
+        raise StoreError("cannot read the database's migration state") from exc
+
+
 def is_current(engine: sa.Engine, branch: str) -> bool:
     """True when the database is at the branch's head revision."""
     script = ScriptDirectory.from_config(_config(branch))
