@@ -270,3 +270,16 @@ def test_failed_authentication_is_rate_limited(vault: Vault) -> None:
                 bad.search_persons(resident_id=PERSON["resident_id"])
         with pytest.raises(RateLimitedError):
             bad.search_persons(resident_id=PERSON["resident_id"])
+
+
+def test_admin_erases_a_person_with_a_legal_basis(url: str, world: World, vault: Vault) -> None:
+    with client(url, world, "admin", "ADMIN") as admin:
+        with pytest.raises(ValidationError, match="legal_basis"):
+            admin.request("POST", f"/v1/persons/{world.person}/erase", json={})
+        admin.request(
+            "POST", f"/v1/persons/{world.person}/erase", json={"legal_basis": "court order 17"}
+        )
+    with client(url, world, "investigator", "CASE", CASE) as sr:
+        with pytest.raises(NotFoundError):
+            sr.get_person(world.person)
+        assert sr.search_persons(resident_id=PERSON["resident_id"]).items == []

@@ -43,6 +43,7 @@ FORBIDDEN: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/v1/tokens"): ("call_taker", "ADMIN"),
     ("DELETE", "/v1/tokens/{token_id}"): ("citizen", "ADMIN"),
     ("GET", "/v1/audit/checkpoint"): ("admin", "ADMIN"),
+    ("POST", "/v1/persons/{ref}/erase"): ("supervisor", "ADMIN"),
     ("GET", "/v1/audit/consistency"): ("investigator", "AUDIT"),
     ("POST", "/v1/audit/cosignatures"): ("supervisor", "AUDIT"),
     ("POST", "/v1/audit/search"): ("analyst", "AUDIT"),
@@ -107,6 +108,7 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         ("POST", "/v1/tokens"): {"principal": "analyst-1", "name": "x"},
         ("POST", "/v1/audit/cosignatures"): {"size": 1, "signature": "x"},
         ("POST", "/v1/audit/search"): {},
+        ("POST", "/v1/persons/{ref}/erase"): {"legal_basis": "court order"},
     }.get((method, path))
     params = {
         ("GET", "/v1/incidents"): {"case_ref": CASE},

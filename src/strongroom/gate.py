@@ -570,6 +570,26 @@ class Gate:
         purpose = self._purpose(ask)
         self.vault.audit.append(self.entry(ask, action, collection, purpose=purpose, detail=detail))
 
+    def erase(self, ask: Ask, ref: str, legal_basis: str) -> None:
+        """Erase a person (an admin action on ``keys``: it destroys the person's data key)."""
+        purpose = self._purpose(ask)
+        self.allow_collection(ask, "admin", "keys")
+        id_of_ref(ref)
+        self.vault.erase(
+            ref,
+            actor=ask.actor(),
+            purpose=self._vault_purpose(ask, purpose),
+            legal_basis=legal_basis,
+            audit=lambda refs: self.entry(
+                ask,
+                "admin",
+                "person",
+                purpose=purpose,
+                refs=refs,
+                detail={"op": "erase", "legal_basis": legal_basis.strip()[:200]},
+            ),
+        )
+
     def statistics(self, ask: Ask) -> dict[str, int]:
         """Aggregate counts (no rows): current records per collection."""
         self.allow_collection(ask, "search", "statistics")

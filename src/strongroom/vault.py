@@ -40,6 +40,7 @@ from strongroom.errors import (
     ConflictError,
     FieldError,
     NotFoundError,
+    OpenError,
     StoreError,
     StrongroomError,
     ValidationError,
@@ -276,10 +277,16 @@ class Vault:
         return Prepared(row, tokens, unique)
 
     def open_row(self, row: Any) -> RecordView:
-        """Open one stored version (raises the opaque OpenError if it does not open)."""
+        """Open one stored version (raises the opaque OpenError if it does not open, and
+        NotFoundError if its key was destroyed: the record was erased)."""
         coll = self.collection(row.collection)
         aad = record_aad(row.collection, row.id, row.region, row.version, row.schema_version)
-        data = open_record(self._keyring.data_key, row.sealed, aad)
+        try:
+            data = open_record(self._keyring.data_key, row.sealed, aad)
+        except OpenError:
+            if self._keyring.destroyed([sealed_key_id(row.sealed)]):
+                raise NotFoundError(f"record {ref_of(row.id)} was erased") from None
+            raise
         return RecordView(
             row.collection,
             ref_of(row.id),
@@ -526,6 +533,54 @@ class Vault:
         except SQLAlchemyError as exc:
             raise StoreError("the record could not be deleted") from exc
 
+    def erase(
+        self,
+        ref: str,
+        *,
+        actor: Actor,
+        purpose: Purpose,
+        legal_basis: str,
+        audit: Callable[[list[str]], Entry] | None = None,
+    ) -> None:
+        """Erase a person: every version and index entry is deleted (with the audit entry,
+        in one transaction), then the person's data key is destroyed, so that no copy of
+        the ciphertext — an older backup of the record database included — opens again.
+
+        Idempotent: erasing again after a crash between the two steps finishes the job.
+        """
+        check_call(actor, purpose)
+        if not isinstance(legal_basis, str) or not legal_basis.strip():
+            raise ValidationError.single("legal_basis", "erasure needs its legal basis")
+        record_id = self._id(ref)
+        rows = self._store.versions("person", record_id)
+        key_id = sealed_key_id(rows[-1].sealed) if rows else record_id
+        if not rows and self._keystore.dek(record_id) is None:
+            raise NotFoundError(f"no person record {ref}")
+        default = self.entry(
+            actor,
+            purpose,
+            "admin",
+            "person",
+            refs=[ref],
+            detail={"op": "erase", "legal_basis": legal_basis.strip()[:200]},
+        )
+        subjects: list[bytes] = []
+        for row in rows[-1:]:  # the newest version names the person (if it still opens)
+            try:
+                subjects = self.subjects([self.open_row(row)])
+            except StrongroomError:
+                subjects = []
+        entry = (
+            audit([ref]) if audit is not None else dataclasses.replace(default, subjects=subjects)
+        )
+        try:
+            with self._store.begin() as conn:
+                self._store.delete_record(conn, "person", record_id)
+                self.audit.append(entry, conn)
+        except SQLAlchemyError as exc:
+            raise StoreError("the record could not be erased") from exc
+        self._keyring.destroy_key(key_id)
+
     def prepare_tokens(
         self, coll: Collection, rec: Record, record_id: bytes
     ) -> list[tuple[int, bytes]]:
@@ -580,6 +635,10 @@ class Vault:
             tokens.extend(ix.token(spec.name, v) for v in values)
         rows = self._store.current_by_tokens(coll.name, tokens)
         rows.sort(key=lambda r: bytes(r.id))
+        if rows:  # erased records (a restored older database) are not found
+            gone = self._keyring.destroyed([sealed_key_id(r.sealed) for r in rows])
+            if gone:
+                rows = [r for r in rows if sealed_key_id(r.sealed) not in gone]
         return spec, values, rows
 
     @staticmethod

@@ -383,6 +383,13 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
         gate.delete(ask, "person", ref)
         return Response(status_code=204)
 
+    @v1.post("/persons/{ref}/erase", status_code=204, tags=["admin"])
+    def erase_person(ask: AdminAsk, ref: RefPath, body: m.Erasure) -> Response:
+        """Erase a person: every version and index entry is deleted and the person's data key
+        destroyed, so no copy (backups included) opens again. Admins only, with a legal basis."""
+        gate.erase(ask, ref, body.legal_basis)
+        return Response(status_code=204)
+
     @v1.get("/persons/{ref}/incidents", response_model=m.IncidentPage, tags=["incidents"])
     def incidents_of_person(
         ask: RecordAsk, ref: RefPath, limit: Limit = 20, cursor: Cursor = None

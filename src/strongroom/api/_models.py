@@ -317,3 +317,9 @@ class Access(BaseModel):
 class AccessPage(BaseModel):
     items: list[Access]
     next_after: int | None
+
+
+class Erasure(_Strict):
+    """Why the person must be erased: the provision or order (recorded in the audit log)."""
+
+    legal_basis: Annotated[str, Field(min_length=1, max_length=200)]

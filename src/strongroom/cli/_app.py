@@ -13,7 +13,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from strongroom.cli import _access, _admin, _audit, _bulk, _demo, _records, _scan, _serve
+from strongroom.cli import (
+    _access,
+    _admin,
+    _audit,
+    _bulk,
+    _demo,
+    _keys,
+    _records,
+    _scan,
+    _serve,
+)
 from strongroom.cli._io import EXIT_INTERRUPTED, note, report_error
 from strongroom.cli._settings import Settings
 from strongroom.errors import StrongroomError
@@ -132,6 +142,8 @@ app.command("init", rich_help_panel=_VAULT)(_admin.init)
 app.command("status", rich_help_panel=_VAULT)(_admin.status)
 app.command("demo", rich_help_panel=_VAULT)(_demo.demo)
 app.command("serve", rich_help_panel=_VAULT)(_serve.serve)
+app.command("backup", rich_help_panel=_VAULT)(_keys.backup)
+app.command("restore", rich_help_panel=_VAULT)(_keys.restore)
 
 app.command("get", rich_help_panel=_RECORDS)(_records.get)
 find_app = typer.Typer(
@@ -142,6 +154,7 @@ find_app.command("incident")(_records.find_incident)
 app.add_typer(find_app, name="find", rich_help_panel=_RECORDS)
 app.command("update", rich_help_panel=_RECORDS)(_records.update)
 app.command("delete", rich_help_panel=_RECORDS)(_records.delete)
+app.command("erase", rich_help_panel=_RECORDS)(_keys.erase)
 
 app.command("import", rich_help_panel=_BULK)(_bulk.import_records)
 app.command("scan", rich_help_panel=_BULK)(_scan.scan)

@@ -280,6 +280,16 @@ class Keyring:
             if row.wrapped is not None:
                 self.remember(self._unwrap_row(row))
 
+    def destroy_key(self, key_id: bytes) -> bool:
+        """Destroy a data key (erasure): nothing sealed under it opens again, on any copy."""
+        self._deks.pop(key_id, None)
+        return self._store.destroy_dek(key_id, self._now())
+
+    def destroyed(self, key_ids: list[bytes]) -> set[bytes]:
+        """Which of ``key_ids`` were destroyed (keys cached in this process were not)."""
+        unknown = [k for k in key_ids if k not in self._deks]
+        return self._store.destroyed(unknown) if unknown else set()
+
     def remember(self, key: DataKey) -> None:
         """Cache a key this process just made, so opening it needs no key-store read."""
         self._deks[key.key_id] = key

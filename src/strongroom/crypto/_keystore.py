@@ -190,6 +190,47 @@ class KeyStore:
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be written") from exc
 
+    def destroy_dek(self, key_id: bytes, when: int) -> bool:
+        """Destroy a data key: its wrapped material is overwritten and dropped, the row kept
+        as a tombstone (``destroyed_at``) so that a ciphertext under it reads as erased.
+
+        SQLite runs this key store with ``secure_delete`` and the WAL is checkpointed at
+        once, so the old bytes do not linger in free pages or the WAL; PostgreSQL's old row
+        version is removed by ``VACUUM`` of the table. Returns False when there was no key.
+        """
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    dek_table.update()
+                    .where(dek_table.c.key_id == key_id)
+                    .values(wrapped=None, destroyed_at=when)
+                )
+            if self.engine.dialect.name == "sqlite":
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM dek")
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return bool(done.rowcount)
+
+    def destroyed(self, key_ids: Sequence[bytes]) -> set[bytes]:
+        """Which of ``key_ids`` are destroyed data keys."""
+        ids = list(dict.fromkeys(key_ids))
+        if not ids:
+            return set()
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(dek_table.c.key_id).where(
+                        dek_table.c.key_id.in_(ids), dek_table.c.destroyed_at.is_not(None)
+                    )
+                )
+                return {bytes(r.key_id) for r in rows}
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
     def _one(self, q: sa.Select[Any]) -> sa.Row[Any] | None:
         try:
             with self.engine.connect() as conn:

@@ -72,6 +72,14 @@ class RecordStore:
                 blind_index.delete().where(blind_index.c.token == t, blind_index.c.record_id == r)
             )
 
+    def delete_record(self, conn: sa.Connection, collection: str, record_id: bytes) -> int:
+        """Delete every version of a record and every index entry pointing at it (erasure).
+
+        Returns the number of versions deleted."""
+        conn.execute(blind_index.delete().where(blind_index.c.record_id == record_id))
+        done = conn.execute(records.delete().where(_R.id == record_id, _R.collection == collection))
+        return int(done.rowcount)
+
     def set_state(self, conn: sa.Connection, record_id: bytes, version: int, state: int) -> None:
         conn.execute(
             records.update().where(_R.id == record_id, _R.version == version).values(state=state)
