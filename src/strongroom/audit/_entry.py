@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,10 @@ _AAD: Final = b"strongroom audit justification v1"
 
 def iso_ms(when: datetime) -> str:
     """``2026-11-29T15:20:00.123Z``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    utc = when.astimezone(UTC)
+    if utc.year >= 1000:  # the same text as below, faster
+        return utc.isoformat(timespec="milliseconds")[:23] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def b64(data: bytes) -> str:
@@ -103,6 +107,10 @@ class Entry:
 
     def encode(self, seal_key: bytes, nonce: bytes | None = None) -> bytes:
         """The canonical bytes (RFC 8785). The justification is sealed with ``seal_key``."""
+        return self.encode_doc(seal_key, nonce)[0]
+
+    def encode_doc(self, seal_key: bytes, nonce: bytes | None = None) -> tuple[bytes, Any]:
+        """The canonical bytes and the JSON document they encode (what ``decode`` returns)."""
         if self.action not in ACTIONS:
             raise ValueError(f"audit entry: unknown action {self.action!r}")
         if self.outcome not in OUTCOMES:
@@ -111,32 +119,98 @@ class Entry:
         sealed = None
         if self.justification:
             sealed = b64(seal_justification(seal_key, self.justification))
+        # keys in RFC 8785 order (all ASCII: code-point order), so that a flat ``detail``
+        # needs no sorting pass in the encoder
         doc: Any = {
-            "v": VERSION,
-            "time": iso_ms(self.time),
-            "request_id": self.request_id,
-            "nonce": b64(n),
-            "actor": {"id": self.actor_id, "role": self.actor_role, "unit": self.actor_unit},
             "action": self.action,
-            "collection": self.collection,
-            "records": list(self.records),
-            "subjects": sorted({b64(s) for s in self.subjects}),
-            "purpose": {
-                "code": self.purpose_code,
-                "legal_basis": self.legal_basis,
-                "case_ref": self.case_ref,
-                "covert": self.covert,
-            },
+            "actor": {"id": self.actor_id, "role": self.actor_role, "unit": self.actor_unit},
             "approval_ref": self.approval_ref,
-            "outcome": self.outcome,
-            "fields": sorted(set(self.fields)),
-            "policies": list(dict.fromkeys(self.policies)),
             "break_glass": self.break_glass,
-            "justification": sealed,
-            "embargo_until": iso_ms(self.embargo_until) if self.embargo_until else None,
+            "collection": self.collection,
             "detail": dict(self.detail),
+            "embargo_until": iso_ms(self.embargo_until) if self.embargo_until else None,
+            "fields": sorted(set(self.fields)),
+            "justification": sealed,
+            "nonce": b64(n),
+            "outcome": self.outcome,
+            "policies": list(dict.fromkeys(self.policies)),
+            "purpose": {
+                "case_ref": self.case_ref,
+                "code": self.purpose_code,
+                "covert": self.covert,
+                "legal_basis": self.legal_basis,
+            },
+            "records": list(self.records),
+            "request_id": self.request_id,
+            "subjects": sorted({b64(s) for s in self.subjects}),
+            "time": iso_ms(self.time),
+            "v": VERSION,
         }
-        return bytes(rfc8785.dumps(doc))
+        leaves = [
+            self.request_id,
+            self.actor_id,
+            self.actor_role,
+            self.actor_unit,
+            self.collection,
+            self.purpose_code,
+            self.legal_basis,
+            self.case_ref,
+            self.covert,
+            self.approval_ref,
+            self.break_glass,
+            *doc["records"],
+            *doc["fields"],
+            *doc["policies"],
+        ]
+        if {type(x) for x in leaves} <= _SCALARS and _plain(doc["detail"]):
+            try:
+                if {type(x) for x in doc["detail"].values()} <= _SCALARS:  # flat: sort it here
+                    doc["detail"] = dict(sorted(doc["detail"].items()))
+                    return _json_in_order(doc).encode("utf-8"), doc
+                return _json_canonical(doc).encode("utf-8"), doc
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: rfc8785 raises its own error
+        return bytes(rfc8785.dumps(doc)), doc
+
+
+_SCALARS: Final = frozenset({str, bool, type(None)})
+_INT_MAX: Final = 2**53 - 1  # RFC 8785: integers an IEEE 754 double holds exactly
+_json_canonical = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+#: for a document whose keys are already in RFC 8785 order at every level
+_json_in_order = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``json`` writes ``value`` exactly as RFC 8785 does: strings, ints within
+    ±(2**53 - 1), booleans, null, lists and dicts of them with ASCII keys (floats, huge ints
+    and non-ASCII keys, whose JCS order is by UTF-16 code units, are left to ``rfc8785``)."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return bool(-_INT_MAX <= value <= _INT_MAX)
+    if t is list or t is tuple:
+        return all(_plain(v) for v in value)
+    if t is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    return False
+
+
+def canonical_json(doc: Any) -> bytes:
+    """RFC 8785 canonical JSON of ``doc``, byte for byte what ``rfc8785.dumps`` returns.
+
+    For the value types entries hold, the C ``json`` encoder with sorted keys, no spaces and
+    no ASCII escaping writes the same bytes (the same escapes of ``"``, ``\\`` and control
+    characters, ints in decimal); anything else goes through ``rfc8785``, which also raises
+    the same errors (e.g. for a lone surrogate)."""
+    if _plain(doc):
+        try:
+            return _json_canonical(doc).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 raises its own error
+    return bytes(rfc8785.dumps(doc))
 
 
 def subject_of(key: bytes, resident_id: str) -> bytes:
@@ -168,7 +242,7 @@ def decode(entry: bytes) -> dict[str, Any]:
 def is_canonical(entry: bytes) -> bool:
     try:
         doc: Any = decode(entry)
-        return bytes(rfc8785.dumps(doc)) == entry
+        return canonical_json(doc) == entry
     except (ValueError, TypeError):
         return False
 

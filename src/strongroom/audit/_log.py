@@ -17,6 +17,7 @@ Write path (every access):
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,11 +57,17 @@ from strongroom.audit._tables import (
 )
 from strongroom.audit._tiles import Tile, TileHashReader, integrate
 from strongroom.errors import StoreError, ValidationError
+from strongroom.store._bulk import bulk_insert
 
 SEAL_KEY: Final = "audit-seal"
 SIGNING_KEY: Final = "audit-checkpoint"
 #: entries integrated per sequencer transaction
 SEQUENCE_BATCH: Final = 20_000
+#: pending entries appended at once above which the driver's bulk path is used
+_BULK_APPEND: Final = 16
+_PENDING_COLUMNS: Final = ("entry", "created_at")
+_ENTRY_COLUMNS: Final = ("idx", "entry", "at", "actor", "action", "purpose", "embargo_until")
+_SUBJECT_COLUMNS: Final = ("subject", "idx")
 
 
 class DbTiles:
@@ -70,14 +77,28 @@ class DbTiles:
         self.conn = conn
 
     def read_tile(self, level: int, index: int, width: int) -> bytes | None:
-        row = self.conn.execute(
-            sa.select(audit_tiles.c.hashes).where(
-                audit_tiles.c.level == level, audit_tiles.c.idx == index
-            )
-        ).first()
-        if row is None or len(row.hashes) < width * HASH_SIZE:
-            return None
-        return bytes(row.hashes[: width * HASH_SIZE])
+        return self.read_tiles([(level, index, width)]).get((level, index))
+
+    def read_tiles(self, wanted: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int], bytes]:
+        """The first ``width`` hashes of each wanted tile that holds that many, in one query
+        (plain SQL: a proof's few tiles cost one round trip and no statement building)."""
+        if not wanted:
+            return {}
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
+        params = tuple(x for level, index, _w in wanted for x in (level, index))
+        rows = self.conn.exec_driver_sql(
+            f"SELECT level, idx, hashes FROM audit_tiles WHERE {where}",  # noqa: S608
+            params,
+        )
+        widths = {(level, index): width for level, index, width in wanted}
+        out: dict[tuple[int, int], bytes] = {}
+        for level, index, hashes in rows:
+            key = (int(level), int(index))
+            n = widths[key] * HASH_SIZE
+            if len(hashes) >= n:
+                out[key] = bytes(hashes[:n])
+        return out
 
     def write_tiles(self, tiles: Sequence[Tile]) -> None:
         for tile in tiles:
@@ -139,6 +160,30 @@ class _Frontier:
         return h
 
 
+#: (at, actor, action, purpose, embargo_until, subjects): an entry's indexed columns
+_Indexed = tuple[int, str, str, str, int | None, list[bytes]]
+#: index values of appended, not yet sequenced entries kept in memory at most
+_MEMO_ENTRIES: Final = 4 * SEQUENCE_BATCH
+
+
+def _index_values(doc: Any) -> _Indexed:
+    """The indexed columns of an entry from its JSON document (``decode(entry)``)."""
+    return (
+        parse_ms(doc.get("time")) or 0,
+        str(doc.get("actor", {}).get("id", ""))[:80],
+        str(doc.get("action", ""))[:16],
+        str(doc.get("purpose", {}).get("code", ""))[:64],
+        parse_ms(doc.get("embargo_until")),
+        list(dict.fromkeys(subjects_of(doc))),
+    )
+
+
+def _tree_size(conn: sa.Connection) -> int:
+    """The integrated tree's size (plain SQL: a proof's first of two round trips)."""
+    row = conn.exec_driver_sql("SELECT size FROM audit_state WHERE id = 1").first()
+    return int(row[0]) if row else 0
+
+
 def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
@@ -173,6 +218,9 @@ class AuditLog:
         self.verifier: NoteVerifier = self.signer.verifier
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
+        # entry bytes -> indexed columns, noted at append so that sequencing in this process
+        # need not parse the JSON again (bounded; a miss parses it)
+        self._indexed: dict[bytes, _Indexed] = {}
 
     def now(self) -> datetime:
         return self._clock()
@@ -188,17 +236,34 @@ class AuditLog:
         self.append_many([entry], conn)
 
     def append_many(self, entries: Sequence[Entry], conn: sa.Connection | None = None) -> None:
-        rows = [{"entry": self.encode(e), "created_at": _now_ms()} for e in entries]
-        if not rows:
+        if not entries:
             return
+        now = _now_ms()
+        rows: list[tuple[bytes, int]] = []
+        indexed: list[tuple[bytes, _Indexed]] = []
+        for e in entries:
+            data, doc = e.encode_doc(self.seal_key)
+            rows.append((data, now))
+            indexed.append((data, _index_values(doc)))
         try:
             if conn is not None:
-                conn.execute(audit_pending.insert(), rows)
-                return
-            with self.engine.begin() as own:
-                own.execute(audit_pending.insert(), rows)
+                self._insert_pending(conn, rows)
+            else:
+                with self.engine.begin() as own:
+                    self._insert_pending(own, rows)
         except SQLAlchemyError as exc:
             raise StoreError("the audit entry could not be written; nothing was released") from exc
+        memo = self._indexed
+        if len(memo) + len(indexed) > _MEMO_ENTRIES:
+            memo.clear()  # e.g. entries sequenced by another process, or rolled back
+        memo.update(indexed)
+
+    @staticmethod
+    def _insert_pending(conn: sa.Connection, rows: list[tuple[bytes, int]]) -> None:
+        if len(rows) >= _BULK_APPEND:
+            bulk_insert(conn, audit_pending.name, _PENDING_COLUMNS, rows)
+        else:
+            conn.execute(audit_pending.insert(), [{"entry": e, "created_at": at} for e, at in rows])
 
     # -- reading the sequenced log --------------------------------------------------------
     def size(self) -> int:
@@ -286,19 +351,18 @@ class AuditLog:
             raise StoreError("the audit log could not be read") from exc
 
     # -- sequencing ------------------------------------------------------------------------
-    def _index_rows(self, index: int, entry: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        doc = decode(entry)
-        row = {
-            "idx": index,
-            "entry": entry,
-            "at": parse_ms(doc.get("time")) or 0,
-            "actor": str(doc.get("actor", {}).get("id", ""))[:80],
-            "action": str(doc.get("action", ""))[:16],
-            "purpose": str(doc.get("purpose", {}).get("code", ""))[:64],
-            "embargo_until": parse_ms(doc.get("embargo_until")),
-        }
-        subjects = [{"subject": s, "idx": index} for s in dict.fromkeys(subjects_of(doc))]
-        return row, subjects
+    def _index_rows(
+        self, index: int, entry: bytes
+    ) -> tuple[tuple[Any, ...], list[tuple[bytes, int]]]:
+        """The ``audit_entries`` row (columns as :data:`_ENTRY_COLUMNS`) and the
+        ``audit_subjects`` rows of the entry at ``index``, from the values noted when this
+        process appended it (keyed by its exact bytes), else from one ``json.loads``."""
+        values = self._indexed.pop(entry, None)
+        if values is None:
+            values = _index_values(json.loads(entry))
+        at, actor, action, purpose, embargo, subjects = values
+        row = (index, entry, at, actor, action, purpose, embargo)
+        return row, [(s, index) for s in subjects]
 
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
         with self.engine.connect() as conn:
@@ -359,14 +423,15 @@ class AuditLog:
             entries = [bytes(r.entry) for r in rows]
             tiles = DbTiles(conn)
             done = integrate(tiles, size, [leaf_hash(e) for e in entries])
-            logged, subjects = [], []
+            logged: list[tuple[Any, ...]] = []
+            subjects: list[tuple[bytes, int]] = []
             for i, entry in enumerate(entries):
                 row, subs = self._index_rows(size + i, entry)
                 logged.append(row)
                 subjects.extend(subs)
-            conn.execute(audit_entries.insert(), logged)
-            if subjects:
-                conn.execute(audit_subjects.insert(), subjects)
+            # driver-speed inserts (executemany / COPY) in this transaction
+            bulk_insert(conn, audit_entries.name, _ENTRY_COLUMNS, logged)
+            bulk_insert(conn, audit_subjects.name, _SUBJECT_COLUMNS, subjects)
             tiles.write_tiles(done.tiles)
             conn.execute(
                 audit_state.update()
@@ -468,13 +533,13 @@ class AuditLog:
 
     def inclusion(self, index: int, size: int | None = None) -> tuple[int, bytes, list[bytes]]:
         """(tree size, root at that size, inclusion proof of ``index``)."""
-        tree_size = self.state()[0]
-        size = tree_size if size is None else size
-        if not 0 <= index < size <= tree_size:
-            raise ValidationError.single(
-                "index", f"must be below the size, and the size at most {tree_size}"
-            )
         with self.engine.connect() as conn:
+            tree_size = _tree_size(conn)
+            size = tree_size if size is None else size
+            if not 0 <= index < size <= tree_size:
+                raise ValidationError.single(
+                    "index", f"must be below the size, and the size at most {tree_size}"
+                )
             reader = TileHashReader(DbTiles(conn), tree_size)
             return size, tree_root(size, reader), inclusion_proof(index, size, reader)
 
@@ -482,11 +547,13 @@ class AuditLog:
         self, old: int, new: int | None = None
     ) -> tuple[int, bytes, int, bytes, list[bytes]]:
         """(old size, old root, new size, new root, consistency proof)."""
-        tree_size = self.state()[0]
-        new = tree_size if new is None else new
-        if not 0 < old <= new <= tree_size:
-            raise ValidationError.single("old", f"sizes must satisfy 0 < old <= new <= {tree_size}")
         with self.engine.connect() as conn:
+            tree_size = _tree_size(conn)
+            new = tree_size if new is None else new
+            if not 0 < old <= new <= tree_size:
+                raise ValidationError.single(
+                    "old", f"sizes must satisfy 0 < old <= new <= {tree_size}"
+                )
             reader = TileHashReader(DbTiles(conn), tree_size)
             proof = consistency_proof(old, new, reader) if old != new else []
             return old, tree_root(old, reader), new, tree_root(new, reader), proof

@@ -25,6 +25,7 @@ few levels inside a tile that are not stored (as sumdb ``tlog`` and tessera do).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import struct
@@ -322,19 +323,24 @@ def integrate(store: TileReader, size: int, leaf_hashes: Sequence[bytes]) -> Int
 class TileHashReader:
     """A :class:`~strongroom.audit.HashReader` over the tiles of a tree of ``size`` leaves.
 
-    Each ``read_hashes`` call reads every tile it needs once (a proof needs at most two per
-    tile level) and hashes, inside a tile, the up to 7 levels that tiles do not store.
-    Serves proofs and roots for any size up to ``size``.
+    Each tile is read once per reader (a proof needs at most two per tile level; the hashes a
+    reader serves never change, since the tree only grows past ``size``) and, inside a tile,
+    the up to 7 levels that tiles do not store are hashed. Serves proofs and roots for any
+    size up to ``size``. A store with a ``read_tiles(wanted)`` method (``[(level, index,
+    width), ...]`` to a dict of the tiles it holds) is asked for all the tiles of a call at
+    once.
     """
 
     def __init__(self, store: TileReader, size: int) -> None:
         self._store = store
         self._size = size
+        self._cache: dict[tuple[int, int], bytes] = {}
 
     def read_hashes(self, ids: Sequence[NodeId]) -> list[bytes]:
         size = self._size
-        cache: dict[tuple[int, int], bytes] = {}
-        out: list[bytes] = []
+        cache = self._cache
+        plan: list[tuple[tuple[int, int], int, int]] = []
+        wanted: dict[tuple[int, int], int] = {}
         for level, index in ids:
             if index < 0 or (index + 1) << level > size:
                 raise ProofError(f"node ({level}, {index}) is not in a tree of size {size}")
@@ -342,11 +348,44 @@ class TileHashReader:
             first = index << height  # index of the node's first hash at level 8·tile_level
             tile_index, offset = divmod(first, TILE_WIDTH)
             key = (tile_level, tile_index)
-            buf = cache.get(key)
-            if buf is None:
+            if key not in cache and key not in wanted:
                 stored = size >> (TILE_HEIGHT * tile_level)
-                width = min(TILE_WIDTH, stored - tile_index * TILE_WIDTH)
-                buf = cache[key] = _read(self._store, tile_level, tile_index, width)
-            start = offset * HASH_SIZE
-            out.append(_perfect_root(buf[start : start + (HASH_SIZE << height)]))
+                wanted[key] = min(TILE_WIDTH, stored - tile_index * TILE_WIDTH)
+            plan.append((key, offset * HASH_SIZE, HASH_SIZE << height))
+        if wanted:
+            many = getattr(self._store, "read_tiles", None)
+            got: dict[tuple[int, int], bytes] = (
+                many([(lv, ix, w) for (lv, ix), w in wanted.items()]) if many else {}
+            )
+            for (lv, ix), width in wanted.items():
+                data = got.get((lv, ix)) if many else self._store.read_tile(lv, ix, width)
+                if data is None or len(data) != width * HASH_SIZE:
+                    raise TileError(f"tile {tile_path(lv, ix, width)} is missing")
+                cache[(lv, ix)] = bytes(data)
+        out: list[bytes] = []
+        for key, start, n in plan:
+            if n == HASH_SIZE:
+                out.append(cache[key][start : start + HASH_SIZE])
+            else:  # the node is a perfect subtree inside the tile: one of its inner levels
+                height = (n // HASH_SIZE).bit_length() - 1
+                pos = start >> height
+                out.append(_inner_levels(cache[key])[height][pos : pos + HASH_SIZE])
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _inner_levels(buf: bytes) -> tuple[bytes, ...]:
+    """Every perfect subtree root inside a tile of hashes, by height: ``levels[h]`` holds the
+    roots of hashes ``k·2**h … (k+1)·2**h - 1`` of ``buf`` for each such block ``buf`` holds
+    in full. A pure function of the tile's bytes, memoised (a proof's tiles above level 0,
+    and the tiles of recent entries, are the same from one proof to the next)."""
+    levels = [buf]
+    while len(buf) >= 2 * HASH_SIZE:
+        buf = b"".join(
+            [
+                _sha256(_NODE + buf[i : i + 2 * HASH_SIZE]).digest()
+                for i in range(0, len(buf) - HASH_SIZE, 2 * HASH_SIZE)
+            ]
+        )
+        levels.append(buf)
+    return tuple(levels)
