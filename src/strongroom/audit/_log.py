@@ -63,8 +63,6 @@ SEAL_KEY: Final = "audit-seal"
 SIGNING_KEY: Final = "audit-checkpoint"
 #: entries integrated per sequencer transaction
 SEQUENCE_BATCH: Final = 20_000
-#: pending entries appended at once above which the driver's bulk path is used
-_BULK_APPEND: Final = 16
 _PENDING_COLUMNS: Final = ("entry", "created_at")
 _ENTRY_COLUMNS: Final = ("idx", "entry", "at", "actor", "action", "purpose", "embargo_until")
 _SUBJECT_COLUMNS: Final = ("subject", "idx")
@@ -268,10 +266,14 @@ class AuditLog:
 
     @staticmethod
     def _insert_pending(conn: sa.Connection, rows: list[tuple[bytes, int]]) -> None:
-        if len(rows) >= _BULK_APPEND:
-            bulk_insert(conn, audit_pending.name, _PENDING_COLUMNS, rows)
+        """Through the driver: one row (a read's entry, the hot path) as a plain INSERT, more
+        with executemany (SQLite) or COPY (PostgreSQL); no statement building either way."""
+        if len(rows) == 1:
+            _driver_sql(
+                conn, "INSERT INTO audit_pending (entry, created_at) VALUES (?, ?)", rows[0]
+            )
         else:
-            conn.execute(audit_pending.insert(), [{"entry": e, "created_at": at} for e, at in rows])
+            bulk_insert(conn, audit_pending.name, _PENDING_COLUMNS, rows)
 
     # -- reading the sequenced log --------------------------------------------------------
     def size(self) -> int:
