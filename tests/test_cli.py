@@ -138,7 +138,7 @@ def test_command_tree_is_the_documented_one() -> None:
         "tokens list", "tokens revoke", "policy check", "scan", "synth leak-corpus", "serve",
         "audit key", "audit checkpoint", "audit proof", "audit consistency", "audit verify",
         "audit search", "audit verify-receipt", "witness keygen", "witness run",
-        "erase", "backup", "restore",
+        "erase", "backup", "restore", "retention run", "hold add", "hold release", "hold list",
     }  # fmt: skip
 
 

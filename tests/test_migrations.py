@@ -79,9 +79,10 @@ def test_an_older_schema_is_upgraded_on_open(tmp_path: Any) -> None:
     data, keys = tmp_path / "d", tmp_path / "k"
     v = Vault.init(data, keys, PASSPHRASE, argon2=UNSAFE_FAST_ARGON2)
     engine = v.engines()[0]
-    with engine.begin() as conn:  # back to the schema before the audit log
+    with engine.begin() as conn:  # back to the schema before the audit log and holds
         for name in ("audit_cosignatures", "audit_checkpoints", "audit_state", "audit_tiles",
-                     "audit_subjects", "audit_entries", "audit_pending"):  # fmt: skip
+                     "audit_subjects", "audit_entries", "audit_pending",
+                     "legal_holds"):  # fmt: skip
             conn.execute(sa.text(f"DROP TABLE {name}"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'r0002'"))
     v.close()

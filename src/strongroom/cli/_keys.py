@@ -3,15 +3,20 @@ lifecycle commands (each writes an audit entry)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
-from strongroom.cli._io import note, print_json, stdout
+from strongroom.cli._io import note, print_json, stderr, stdout
 from strongroom.cli._options import JsonFlag, RefArg, settings_of
 from strongroom.config import VaultConfig
+from strongroom.errors import ValidationError
+from strongroom.retention import Holds, RetentionPolicy, run_retention
 from strongroom.store._backup import backup as backup_db
 from strongroom.store._backup import restore as restore_db
 
@@ -100,3 +105,115 @@ def restore(
         )
     stdout().print(Text(f"restored the record database from {src}"))
     note("run 'strongroom audit verify': entries after the backup are not in the restored log")
+
+
+# -- retention and legal holds -----------------------------------------------------------------
+def retention_run(
+    ctx: typer.Context,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", metavar="FILE", help="Retention rules (default: shipped)."),
+    ] = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option("--now", help="Apply as of this time (ISO 8601; default: now)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; change nothing.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Delete expired incidents that are not under a legal hold, then destroy the month keys
+    under which nothing may still be kept. Every purge and key destruction is audited."""
+    s = settings_of(ctx)
+    purpose, actor = s.purpose(), s.actor()
+    policy = RetentionPolicy.load(rules)
+    at = (now.replace(tzinfo=UTC) if now and now.tzinfo is None else now) or None
+    with (
+        s.open_vault() as vault,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=stderr(), transient=True
+        ) as bar,
+    ):
+        task = bar.add_task("applying retention", total=None)
+        report = run_retention(
+            vault,
+            actor=actor,
+            purpose=purpose,
+            policy=policy,
+            now=at,
+            dry_run=dry_run,
+            progress=lambda n: bar.update(task, description=f"scanned {n:,} incidents"),
+        )
+    if json_out:
+        print_json(dataclasses.asdict(report) | {"dry_run": dry_run})
+        return
+    verb = "would purge" if dry_run else "purged"
+    stdout().print(
+        Text(
+            f"scanned {report.scanned:,} incidents: {verb} {report.purged:,}, kept "
+            f"{report.kept:,} ({report.held:,} expired but held); month keys "
+            f"{'to destroy' if dry_run else 'destroyed'}: {report.keys_destroyed}"
+        )
+    )
+
+
+def hold_add(
+    ctx: typer.Context,
+    record: Annotated[
+        str | None, typer.Option("--record", metavar="REF", help="Hold one record.")
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", metavar="CASE_REF", help="Hold a case's records.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+) -> None:
+    """Put a record or a case under legal hold: retention will not purge it."""
+    s = settings_of(ctx)
+    if (record is None) == (case is None):
+        raise ValidationError.single("--record/--case", "give exactly one of them")
+    with s.open_vault() as vault:
+        kind, target = ("record", record) if record is not None else ("case", case)
+        hold = Holds(vault.store.engine).add(kind, str(target), reason, datetime.now(UTC))
+        vault.audit.append(
+            vault.entry(
+                s.actor(),
+                s.purpose(fallback="ADMIN"),
+                "admin",
+                "holds",
+                detail={"op": "hold", "hold": hold.id, "kind": kind},
+            )
+        )
+    stdout().print(Text(f"legal hold {hold.id} on {kind} {target}"))
+
+
+def hold_release(
+    ctx: typer.Context,
+    hold_id: Annotated[str, typer.Argument(metavar="ID", help="The hold to release.")],
+) -> None:
+    """Release a legal hold."""
+    s = settings_of(ctx)
+    with s.open_vault() as vault:
+        Holds(vault.store.engine).release(hold_id, datetime.now(UTC))
+        vault.audit.append(
+            vault.entry(
+                s.actor(),
+                s.purpose(fallback="ADMIN"),
+                "admin",
+                "holds",
+                detail={"op": "release", "hold": hold_id},
+            )
+        )
+    stdout().print(Text(f"released legal hold {hold_id}"))
+
+
+def hold_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """List active legal holds."""
+    with settings_of(ctx).open_vault() as vault:
+        found = Holds(vault.store.engine).list()
+    if json_out:
+        print_json([dataclasses.asdict(h) for h in found])
+        return
+    for h in found:
+        stdout().print(Text(f"{h.id}  {h.kind:<6} {h.target}  {h.reason}"), soft_wrap=True)
+    note(f"{len(found)} active hold(s)")

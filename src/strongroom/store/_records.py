@@ -72,6 +72,27 @@ class RecordStore:
                 blind_index.delete().where(blind_index.c.token == t, blind_index.c.record_id == r)
             )
 
+    def scan(self, collection: str, after: bytes | None, limit: int) -> list[sa.Row[Any]]:
+        """Every stored version of records of ``collection`` with ids after ``after``, in
+        (id, version) order, ``limit`` ids at a time at most (bulk jobs; constant memory)."""
+        ids = sa.select(_R.id).where(_R.collection == collection)
+        if after is not None:
+            ids = ids.where(_R.id > after)
+        ids = ids.group_by(_R.id).order_by(_R.id).limit(limit)
+        try:
+            with self.engine.connect() as conn:
+                chosen = [bytes(r.id) for r in conn.execute(ids)]
+                if not chosen:
+                    return []
+                q = (
+                    sa.select(records)
+                    .where(_R.id.in_(chosen), _R.collection == collection)
+                    .order_by(_R.id, _R.version)
+                )
+                return list(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+
     def delete_record(self, conn: sa.Connection, collection: str, record_id: bytes) -> int:
         """Delete every version of a record and every index entry pointing at it (erasure).
 
