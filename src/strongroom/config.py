@@ -8,19 +8,104 @@ A vault's data directory holds ``vault.toml``::
     keystore_url = "sqlite:////abs/path/keystore.db"    # never the record database
     root_key_id = "..."                                   # the root key that wraps the KEKs
 
+    [kms]                           # optional; without it the root key is the local key file
+    provider = "pkcs11"             # "local" (default) or "pkcs11"
+    module = "/usr/lib/softhsm/libsofthsm2.so"
+    token_label = "strongroom"      # and/or slot = 123
+    key_label = "strongroom-root"
+    pin_env = "STRONGROOM_PKCS11_PIN"   # or pin_file = "/abs/path"; never the PIN itself
+
 The keys directory (root key file) is given separately (``--keys`` / ``STRONGROOM_KEYS``) and
 must not be inside the data directory.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from strongroom.errors import ConfigError
 
 CONFIG_NAME = "vault.toml"
+KMS_PROVIDERS = ("local", "pkcs11")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class KmsConfig:
+    """Where the root key lives (the ``[kms]`` table): the local key file or a PKCS#11 token.
+
+    The PIN of a token is never a setting: ``pin_env`` names an environment variable and
+    ``pin_file`` an absolute path (mode 600) whose first line is the PIN.
+    """
+
+    provider: str = "local"
+    module: str | None = None
+    token_label: str | None = None
+    slot: int | None = None
+    key_label: str | None = None
+    pin_env: str | None = None
+    pin_file: str | None = None
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` unless the settings are complete and consistent."""
+        if self.provider not in KMS_PROVIDERS:
+            raise ConfigError(f"[kms] provider must be one of {', '.join(KMS_PROVIDERS)}")
+        others = (self.module, self.token_label, self.slot, self.key_label)
+        if self.provider == "local":
+            if any(v is not None for v in (*others, self.pin_env, self.pin_file)):
+                raise ConfigError("[kms] the local provider takes no PKCS#11 settings")
+            return
+        if not self.module:
+            raise ConfigError("[kms] pkcs11 needs module (the path of the PKCS#11 library)")
+        if not self.token_label and self.slot is None:
+            raise ConfigError("[kms] pkcs11 needs token_label or slot")
+        if self.slot is not None and (isinstance(self.slot, bool) or self.slot < 0):
+            raise ConfigError("[kms] slot must be a slot id (0 or more)")
+        if not self.key_label:
+            raise ConfigError("[kms] pkcs11 needs key_label (the label of the root key)")
+        if (self.pin_env is None) == (self.pin_file is None):
+            raise ConfigError("[kms] pkcs11 needs exactly one of pin_env and pin_file")
+        if self.pin_env is not None and not _ENV_NAME.fullmatch(self.pin_env):
+            raise ConfigError("[kms] pin_env must be the name of an environment variable")
+        if self.pin_file is not None and not Path(self.pin_file).is_absolute():
+            raise ConfigError("[kms] pin_file must be an absolute path")
+
+    @classmethod
+    def from_table(cls, table: Any) -> KmsConfig:
+        if not isinstance(table, dict):
+            raise ConfigError("[kms] must be a table")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(f"[kms] unknown settings: {', '.join(sorted(unknown))}")
+        for name, value in table.items():
+            want = int if name == "slot" else str
+            if not isinstance(value, want) or isinstance(value, bool):
+                raise ConfigError(f"[kms] {name} must be a {want.__name__}")
+        kms = cls(**table)
+        kms.check()
+        return kms
+
+    def table(self) -> str:
+        """The ``[kms]`` table as TOML text (empty for the local provider)."""
+        if self.provider == "local":
+            return ""
+
+        def q(s: str) -> str:
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = ["", "[kms]", f"provider = {q(self.provider)}"]
+        for name in ("module", "token_label", "key_label", "pin_env", "pin_file"):
+            value = getattr(self, name)
+            if value is not None:
+                lines.append(f"{name} = {q(value)}")
+        if self.slot is not None:
+            lines.append(f"slot = {int(self.slot)}")
+        return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -32,6 +117,8 @@ class VaultConfig:
     witnesses: tuple[str, ...] = ()
     #: cosignatures a checkpoint needs before it is served as the current one
     required_cosignatures: int = 0
+    #: where the root key lives (``[kms]``; the local key file when absent)
+    kms: KmsConfig = field(default_factory=KmsConfig)
 
     @property
     def audit_origin(self) -> str:
@@ -59,6 +146,7 @@ class VaultConfig:
                 f"witnesses = [{', '.join(q(w) for w in self.witnesses)}]\n"
                 f"required_cosignatures = {int(self.required_cosignatures)}\n"
             )
+        text += self.kms.table()
         (data_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
     @classmethod
@@ -90,6 +178,7 @@ class VaultConfig:
                 str(doc["root_key_id"]),
                 tuple(witnesses),
                 required,
+                KmsConfig.from_table(doc["kms"]) if "kms" in doc else KmsConfig(),
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
