@@ -24,7 +24,7 @@ from strongroom._access import Actor, Purpose, check_call
 from strongroom._ids import id_of, new_record_id, ref_of
 from strongroom.audit._entry import SUBJECT_KEY, Entry, subject_of
 from strongroom.audit._log import SEAL_KEY, SIGNING_KEY, AuditLog
-from strongroom.config import VaultConfig, check_layout
+from strongroom.config import KmsConfig, VaultConfig, check_layout
 from strongroom.crypto import (
     Keyring,
     KeyStore,
@@ -33,7 +33,7 @@ from strongroom.crypto import (
     seal_record,
     sealed_key_id,
 )
-from strongroom.crypto.kms import LocalKeyFile, create_key_file
+from strongroom.crypto.kms import RootKeyProvider, create_root, open_root
 from strongroom.crypto.kms._local import Argon2Params
 from strongroom.errors import (
     ConfigError,
@@ -146,8 +146,12 @@ class Vault:
         database_url: str | None = None,
         keystore_url: str | None = None,
         argon2: Argon2Params | None = None,
+        kms: KmsConfig | None = None,
     ) -> Vault:
         """Create a vault: a new root key in ``keys_dir``, databases migrated to head.
+
+        With ``kms`` (provider ``pkcs11``) the root key is a key in a PKCS#11 token instead
+        (made unless its label exists); ``keys_dir`` and ``passphrase`` are then not used.
 
         On any failure nothing is left behind that would stop a second attempt: the root key
         file this call created is removed again.
@@ -164,17 +168,17 @@ class Vault:
             raise ConfigError("the key store must not be the record database")
         engines = (make_engine(db_url), make_engine(ks_url, secure_delete=True))
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key_file = create_key_file(keys_dir, passphrase, argon2=argon2)
+        kms = kms or KmsConfig()
+        root, undo_root = create_root(kms, keys_dir, passphrase, argon2=argon2)
         try:
-            root = LocalKeyFile(keys_dir, passphrase)
             upgrade(engines[0], RECORDS)
             upgrade(engines[1], KEYS)
-            config = VaultConfig(db_url, ks_url, root.key_id)
+            config = VaultConfig(db_url, ks_url, root.key_id, kms=kms)
             config.write(data_dir)
             for path in [data_dir / "vault.toml", *data_dir.glob("*.db")]:
                 path.chmod(0o600)  # SQLite's -wal and -shm files copy the database's mode
         except BaseException:
-            key_file.unlink(missing_ok=True)
+            undo_root()
             raise
         finally:
             for e in engines:
@@ -183,11 +187,16 @@ class Vault:
 
     @classmethod
     def open(
-        cls, data_dir: Path, keys_dir: Path, passphrase: str, *, _root: LocalKeyFile | None = None
+        cls,
+        data_dir: Path,
+        keys_dir: Path,
+        passphrase: str,
+        *,
+        _root: RootKeyProvider | None = None,
     ) -> Vault:
         check_layout(data_dir, keys_dir)
         config = VaultConfig.read(data_dir)
-        root = _root or LocalKeyFile(keys_dir, passphrase)
+        root = _root or open_root(config.kms, keys_dir, passphrase)
         if root.key_id != config.root_key_id:
             raise ConfigError("the root key in the keys directory is not this vault's root key")
         engine = make_engine(config.database_url)
