@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/strongroom demo --serve
 
-## deps: Debian packages the tests need (PostgreSQL server binaries), installed when missing
+## deps: Debian packages the tests need (PostgreSQL server binaries, SoftHSM2), installed when missing
 deps:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL (Debian package postgresql)"; \
@@ -27,6 +27,11 @@ deps:
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
 	  echo "the tests run the throwaway PostgreSQL cluster as user postgres; installing the package creates it"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then \
+	  echo "installing SoftHSM2 (Debian package softhsm2) for the PKCS#11 tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq softhsm2 >/dev/null; \
 	fi
 
 ## lint: ruff (lint + format check) and mypy --strict on src/

@@ -13,6 +13,8 @@ import pytest
 from strongroom import Actor, Purpose, Vault
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2
 from tests._pg import Cluster
+from tests._softhsm import MODULE as SOFTHSM_MODULE
+from tests._softhsm import SoftHSM
 
 PASSPHRASE = "correct horse battery staple"
 ACTOR = Actor("test-officer", role="investigator", unit="A110105", region="110000")
@@ -30,6 +32,23 @@ def pg_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def softhsm() -> Iterator[SoftHSM]:
+    """Two SoftHSM2 tokens initialised for this session (SOFTHSM2_CONF points at them)."""
+    if not Path(SOFTHSM_MODULE).exists():
+        pytest.skip(f"SoftHSM2 is not installed ({SOFTHSM_MODULE}); make test installs softhsm2")
+    base = Path(tempfile.mkdtemp(prefix="strongroom-hsm-"))
+    hsm = SoftHSM(base)
+    try:
+        hsm.init_token(hsm.token)
+        hsm.init_token(hsm.spare_token)  # never logged in to: for wrong-PIN tests
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SOFTHSM2_CONF", str(hsm.conf))
+            yield hsm
+    finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
