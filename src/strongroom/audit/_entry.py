@@ -36,7 +36,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -119,8 +119,7 @@ class Entry:
         sealed = None
         if self.justification:
             sealed = b64(seal_justification(seal_key, self.justification))
-        # keys in RFC 8785 order (all ASCII: code-point order), so that a flat ``detail``
-        # needs no sorting pass in the encoder
+        # keys in RFC 8785 order (all ASCII: code-point order), as _write_flat writes them
         doc: Any = {
             "action": self.action,
             "actor": {"id": self.actor_id, "role": self.actor_role, "unit": self.actor_unit},
@@ -164,22 +163,94 @@ class Entry:
         ]
         if {type(x) for x in leaves} <= _SCALARS and _plain(doc["detail"]):
             try:
-                if {type(x) for x in doc["detail"].values()} <= _SCALARS:  # flat: sort it here
-                    doc["detail"] = dict(sorted(doc["detail"].items()))
-                    return _json_in_order(doc).encode("utf-8"), doc
+                if {type(x) for x in doc["detail"].values()} <= _FLAT:
+                    return _write_flat(doc).encode("utf-8"), doc
                 return _json_canonical(doc).encode("utf-8"), doc
             except UnicodeEncodeError:
                 pass  # a lone surrogate: rfc8785 raises its own error
         return bytes(rfc8785.dumps(doc)), doc
 
 
+def _val(v: Any) -> str:
+    """A scalar as ``json`` writes it (str, bool, None, or an int already range-checked)."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is str:
+        return _quote(v)
+    return int.__repr__(v)
+
+
+def _write_flat(d: Any) -> str:
+    """What ``_json_canonical(d)`` returns for an entry document whose leaves are strings,
+    booleans or null and whose ``detail`` is flat (scalar values, ASCII keys), written
+    directly: the keys of every object in RFC 8785 order."""
+    a, p = d["actor"], d["purpose"]
+    detail = ",".join([_quote(k) + ":" + _val(v) for k, v in sorted(d["detail"].items())])
+    return "".join(
+        [
+            '{"action":',
+            _val(d["action"]),
+            ',"actor":{"id":',
+            _val(a["id"]),
+            ',"role":',
+            _val(a["role"]),
+            ',"unit":',
+            _val(a["unit"]),
+            '},"approval_ref":',
+            _val(d["approval_ref"]),
+            ',"break_glass":',
+            _val(d["break_glass"]),
+            ',"collection":',
+            _val(d["collection"]),
+            ',"detail":{',
+            detail,
+            '},"embargo_until":',
+            _val(d["embargo_until"]),
+            ',"fields":[',
+            ",".join(map(_val, d["fields"])),
+            '],"justification":',
+            _val(d["justification"]),
+            ',"nonce":',
+            _val(d["nonce"]),
+            ',"outcome":',
+            _val(d["outcome"]),
+            ',"policies":[',
+            ",".join(map(_val, d["policies"])),
+            '],"purpose":{"case_ref":',
+            _val(p["case_ref"]),
+            ',"code":',
+            _val(p["code"]),
+            ',"covert":',
+            _val(p["covert"]),
+            ',"legal_basis":',
+            _val(p["legal_basis"]),
+            '},"records":[',
+            ",".join(map(_val, d["records"])),
+            '],"request_id":',
+            _val(d["request_id"]),
+            ',"subjects":[',
+            ",".join(map(_val, d["subjects"])),
+            '],"time":',
+            _val(d["time"]),
+            ',"v":',
+            _val(d["v"]),
+            "}",
+        ]
+    )
+
+
 _SCALARS: Final = frozenset({str, bool, type(None)})
+_FLAT: Final = frozenset({str, bool, type(None), int})  # detail values (ints range-checked)
 _INT_MAX: Final = 2**53 - 1  # RFC 8785: integers an IEEE 754 double holds exactly
 _json_canonical = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
 ).encode
-#: for a document whose keys are already in RFC 8785 order at every level
-_json_in_order = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+#: a JSON string as the encoders above write it (escapes only ", \\ and control characters)
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _plain(value: Any) -> bool:
