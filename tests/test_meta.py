@@ -27,6 +27,7 @@ def test_public_names() -> None:
     assert sorted(strongroom.__all__) == [
         "AccessError",
         "Actor",
+        "Client",
         "ConfigError",
         "ConflictError",
         "FieldError",
@@ -58,6 +59,8 @@ def test_public_names() -> None:
         "strongroom.policy",
         "strongroom.auth",
         "strongroom.scan",
+        "strongroom.audit",
+        "strongroom.api",
     ],
 )
 def test_all_lists_only_existing_names(package: str) -> None:
