@@ -54,6 +54,7 @@ bench: deps $(STAMP)
 	$(BIN)/python bench/find.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) demo-vault demo-vault-keys demo-data .pytest_cache .mypy_cache .ruff_cache
