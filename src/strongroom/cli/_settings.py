@@ -17,6 +17,7 @@ import typer
 
 from strongroom._access import Actor, Purpose
 from strongroom.cli._io import warn
+from strongroom.config import VaultConfig
 from strongroom.errors import AccessError, ConfigError
 from strongroom.vault import Vault
 
@@ -78,6 +79,10 @@ class Settings:
         return purpose
 
     def open_vault(self, *, passphrase_fallback: str | None = None) -> Vault:
+        """Open the vault; a vault whose root key is in a PKCS#11 token needs no passphrase
+        (the token's PIN comes from its configured source)."""
+        if VaultConfig.read(self.data).kms.provider == "pkcs11":
+            return Vault.open(self.data, self.keys, "")
         return Vault.open(self.data, self.keys, self.passphrase(fallback=passphrase_fallback))
 
 
