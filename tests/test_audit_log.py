@@ -226,3 +226,23 @@ def test_receipts_verify_offline_and_any_changed_byte_fails(
             continue
         with pytest.raises(ValidationError):
             verify_receipt(text, audit.verifier, [witness], required=1, origin=audit.origin)
+
+
+def test_pending_entries_survive_a_crash_before_sequencing(
+    vault: Vault, vault_dirs: tuple[Any, Any]
+) -> None:
+    """Entries committed with their accesses but not yet sequenced (the process died) are
+    sequenced by the next sequencer, contiguously, after what was already in the log."""
+    from tests.conftest import PASSPHRASE
+
+    p = vault.put("person", PERSON, **KW)
+    vault.audit.sequence()
+    for _ in range(5):
+        vault.get("person", p.ref, **KW)
+    assert vault.audit.pending() == 5
+    vault.close()  # as if the process ended here
+    with Vault.open(*vault_dirs, PASSPHRASE) as again:
+        assert again.audit.pending() == 5
+        assert again.audit.sequence() == 5
+        assert [x.index for x in again.audit.entries()] == list(range(6))
+        assert again.audit.verify().ok
