@@ -267,8 +267,8 @@ class Vault:
                 new_keys.append(krow)
                 if remember:
                     kr.remember(key)
-            else:
-                key = kr.data_key(record_id)
+            else:  # the subject's key, re-wrapped by the newest KEK version if need be
+                key = kr.subject_key(region, name, record_id)
         else:
             key = kr.month_key(region, name, coll.month_of(rec))
         aad = record_aad(name, record_id, region, version, coll.version)

@@ -11,6 +11,16 @@
 
 Every data key has a 16-byte id that travels in each ciphertext and names its KEK row, and
 so its version: opening never tries keys in turn.
+
+Rotation (see docs/keys-and-sealing.md, "Rotation"): :meth:`Keyring.rotate` adds a KEK
+version; new data keys are wrapped by the newest active version, and a data key still wrapped
+by an older one is re-wrapped (moved) when a write uses it again or when the rekey job
+(:mod:`strongroom.batch._rekey`) reaches it. Data key ids and material never change, so no
+record is rewritten and erasure still destroys the one key named in the ciphertext.
+
+Caches: the newest KEK of a scope is cached for :data:`KEK_TTL` seconds, like the regions
+list, so a version another process adds is used here within that time (a version this
+keyring adds, at once); opening looks KEKs up by id and is never stale.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -41,6 +52,8 @@ _KEK_AAD = b"strongroom/kek/v1\x00"
 _DEK_AAD = b"strongroom/dek/v1\x00"
 _CACHE_SIZE = 4096
 _REGIONS_TTL = 2.0
+#: seconds a process keeps using the newest KEK it saw before asking the key store again
+KEK_TTL = 2.0
 
 
 def _ms() -> int:
@@ -55,6 +68,35 @@ class _Kek:
         self.key_id = key_id
         self.version = version
         self.aead = aead
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVersion:
+    """One KEK version as ``strongroom keys status`` shows it (no key material)."""
+
+    id: int
+    purpose: str
+    region: str
+    collection: str
+    version: int
+    state: str
+    created_at: int
+    root_key_id: str
+    live_keys: int = 0
+    destroyed_keys: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "region": self.region,
+            "collection": self.collection,
+            "version": self.version,
+            "state": self.state,
+            "created_at": self.created_at,
+            "root_key_id": self.root_key_id,
+            "data_keys": self.live_keys,
+            "destroyed_data_keys": self.destroyed_keys,
+        }
 
 
 class Keyring:
@@ -72,11 +114,12 @@ class Keyring:
         self._store = store
         self._now = _now
         self._random = _random
-        self._keks: dict[tuple[str, str, str], _Kek] = {}
+        self._keks: dict[tuple[str, str, str], tuple[float, _Kek]] = {}
         self._keks_by_id: dict[int, _Kek] = {}
         self._indexers: dict[tuple[str, str], BlindIndexer] = {}
-        self._months: dict[tuple[str, str, str], DataKey] = {}
+        self._months: dict[tuple[str, str, str], tuple[int, DataKey]] = {}  # kek id, key
         self._deks: OrderedDict[bytes, DataKey] = OrderedDict()
+        self._dek_kek: dict[bytes, int] = {}  # the KEK id a subject key is known to be under
         self._regions: dict[str, tuple[float, list[str]]] = {}
 
     @property
@@ -85,10 +128,12 @@ class Keyring:
 
     # -- key-encryption keys -------------------------------------------------------------
     def _kek(self, purpose: str, region: str, collection: str, *, create: bool = True) -> _Kek:
+        """The newest active KEK of the scope (cached for :data:`KEK_TTL` seconds)."""
         cache_key = (purpose, region, collection)
-        kek = self._keks.get(cache_key)
-        if kek is not None:
-            return kek
+        hit = self._keks.get(cache_key)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < KEK_TTL:
+            return hit[1]
         row = self._store.find_kek(purpose, region, collection)
         if row is None:
             if not create:
@@ -112,9 +157,118 @@ class Keyring:
             row = self._store.find_kek(purpose, region, collection)
             if row is None:  # pragma: no cover - the insert above or a racing writer made it
                 raise KeyringError("a key-encryption key could not be created")
-        kek = self._load_kek(row)
-        self._keks[cache_key] = kek
+        kek = self._keks_by_id.get(row.id) or self._load_kek(row)
+        self._keks[cache_key] = (now, kek)
+        if purpose == "index" and hit is not None and hit[1].id != kek.id:
+            self._indexers.pop((region, collection), None)  # rotated elsewhere
         return kek
+
+    def current_kek(self, purpose: str, region: str, collection: str) -> tuple[int, int]:
+        """(KEK id, version) of the scope's newest active KEK, read from the key store now."""
+        self._keks.pop((purpose, region, collection), None)
+        kek = self._kek(purpose, region, collection, create=False)
+        return kek.id, kek.version
+
+    def rotate(self, purpose: str, region: str, collection: str) -> int:
+        """Add a new KEK version for (purpose, region, collection) and make it the active
+        one; older versions become ``previous`` (they still open what they wrap). Returns
+        the new version. New writes in this process use it at once, elsewhere within
+        :data:`KEK_TTL` seconds."""
+        if purpose not in ("data", "index"):
+            raise KeyringError("only data and index keys rotate")
+        rows = self._store.keks(purpose, region, collection)
+        if not rows:
+            raise KeyringError(f"no {purpose} key for region {region!r}, {collection} yet")
+        version = max(r.version for r in rows) + 1
+        material = self._random(AEAD_KEY_BYTES)
+        key_id = self._random(16)
+        made = self._store.rotate_kek(
+            {
+                "key_id": key_id,
+                "purpose": purpose,
+                "region": region,
+                "collection": collection,
+                "version": version,
+                "root_key_id": self._root.key_id,
+                "wrapped": self._root.wrap(material, _KEK_AAD + key_id),
+                "state": "active",
+                "created_at": self._now(),
+            }
+        )
+        if not made:
+            raise KeyringError("another process rotated this key at the same moment; retry")
+        self._keks.pop((purpose, region, collection), None)
+        if purpose == "index":
+            self._indexers.pop((region, collection), None)
+        return int(version)
+
+    def rewrap(self, rows: list[Any], kek_id: int) -> list[bytes]:
+        """Re-wrap the data keys of key-store ``rows`` under the KEK ``kek_id`` (the rekey
+        job's step). Optimistic per key; returns the ids of month keys that could not move
+        (see :meth:`KeyStore.move_deks`)."""
+        target = self._kek_by_id(kek_id)
+        moves: list[tuple[bytes, int, int, bytes]] = []
+        for row in rows:
+            key_id = bytes(row.key_id)
+            material = self._unwrap_material(row)
+            wrapped = self._wrap_dek(target, key_id, material)
+            moves.append((key_id, int(row.kek), target.id, wrapped))
+        stuck = self._store.move_deks(moves)
+        for key_id, _o, new, _w in moves:
+            if key_id in self._dek_kek:
+                self._dek_kek[key_id] = new
+        return stuck
+
+    def versions(
+        self, purpose: str | None = None, region: str | None = None, collection: str | None = None
+    ) -> list[KeyVersion]:
+        """Every KEK version of the matching scopes, with how many data keys it wraps."""
+        counts = self._store.dek_counts()
+        return [
+            KeyVersion(
+                r.id,
+                r.purpose,
+                r.region,
+                r.collection,
+                r.version,
+                r.state,
+                r.created_at,
+                r.root_key_id,
+                *counts.get(r.id, (0, 0)),
+            )
+            for r in self._store.keks(purpose, region, collection)
+        ]
+
+    def keys_under(self, kek_ids: list[int], after: bytes | None, limit: int) -> list[Any]:
+        """Key-store rows of live data keys under ``kek_ids`` after ``after`` (key id order)."""
+        return self._store.deks_under(kek_ids, after, limit)
+
+    def kek_of(self, key_ids: list[bytes]) -> dict[bytes, int]:
+        """The KEK id each of ``key_ids`` is wrapped by (destroyed keys included)."""
+        return {bytes(r.key_id): int(r.kek) for r in self._store.deks(key_ids)}
+
+    def retire(self, kek_id: int) -> bool:
+        """Retire a ``previous`` KEK no live data key uses (its material is dropped)."""
+        self._keks_by_id.pop(kek_id, None)
+        return self._store.retire_kek(kek_id)
+
+    def rewrap_root(self, new_root: RootKeyProvider) -> int:
+        """Re-wrap every KEK still wrapped by this keyring's root under ``new_root`` (root
+        rotation; no data key or record changes). Idempotent: a KEK already wrapped by the
+        new root is skipped, so a crash half way is finished by calling it again. Retired
+        KEKs have no material left and are only relabelled. Returns the KEKs re-wrapped."""
+        old_id = self._root.key_id
+        done = 0
+        for row in self._store.keks():
+            if row.root_key_id != old_id:
+                continue
+            if row.state == "retired" or not row.wrapped:
+                wrapped = b""
+            else:
+                material = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
+                wrapped = new_root.wrap(material, _KEK_AAD + row.key_id)
+            done += self._store.rewrap_kek(row.id, old_id, new_root.key_id, wrapped)
+        return done
 
     def _load_kek(self, row: Any) -> _Kek:
         if row.root_key_id != self._root.key_id:
@@ -160,11 +314,32 @@ class Keyring:
         The row (in :data:`DEK_COLUMNS` order) is not written: the caller saves it
         (:meth:`save_keys`) before it commits any record sealed with the key.
         """
-        kek = self._keks.get(("data", region, collection)) or self._kek("data", region, collection)
+        kek = self._kek("data", region, collection)
         material = self._random(AEAD_KEY_BYTES)
         wrapped = self._wrap_dek(kek, subject_id, material)
         row = (subject_id, kek.id, SCOPE_SUBJECT, None, wrapped, self._now(), None)
+        self._note_kek(subject_id, kek.id)
         return DataKey(subject_id, material), row
+
+    def _note_kek(self, key_id: bytes, kek_id: int) -> None:
+        if len(self._dek_kek) >= 2 * _CACHE_SIZE:
+            self._dek_kek.clear()
+        self._dek_kek[key_id] = kek_id
+
+    def subject_key(self, region: str, collection: str, subject_id: bytes) -> DataKey:
+        """The existing data key of a subject, for writing a new version of its record: if
+        it is still wrapped by an older KEK version it is re-wrapped by the newest first, so
+        that the write is under the newest version (the key itself does not change)."""
+        key = self.data_key(subject_id)
+        kek = self._kek("data", region, collection)
+        if self._dek_kek.get(subject_id) != kek.id:
+            row = self._store.dek(subject_id)
+            if row is None or row.wrapped is None:
+                raise KeyringError("the data key was destroyed")
+            if row.kek != kek.id:
+                self.rewrap([row], kek.id)
+            self._note_kek(subject_id, kek.id)
+        return key
 
     def save_keys(self, rows: list[DekRow]) -> None:
         self._store.insert_deks(rows)
@@ -178,11 +353,13 @@ class Keyring:
     def month_key(self, region: str, collection: str, month: str) -> DataKey:
         """The data key of (region, collection, month ``YYYY-MM``), created on first use."""
         cache_key = (region, collection, month)
-        key = self._months.get(cache_key)
-        if key is not None:
-            return key
         kek = self._kek("data", region, collection)
+        hit = self._months.get(cache_key)
+        if hit is not None and hit[0] == kek.id:
+            return hit[1]
         row = self._store.month_dek(kek.id, month)
+        if row is None:
+            row = self._move_month(kek, region, collection, month)
         if row is None:
             key_id = self._random(16)
             material = self._random(AEAD_KEY_BYTES)
@@ -199,36 +376,60 @@ class Keyring:
             )
             if created:
                 key = DataKey(key_id, material)
-                self._months[cache_key] = key
+                self._months[cache_key] = (kek.id, key)
                 return key
             row = self._store.month_dek(kek.id, month)
             if row is None:  # pragma: no cover - another writer just made it
                 raise KeyringError("a month key could not be created")
         key = self._unwrap_row(row)
-        self._months[cache_key] = key
+        self._months[cache_key] = (kek.id, key)
         return key
+
+    def _move_month(self, kek: _Kek, region: str, collection: str, month: str) -> Any:
+        """The month's key under an older KEK version, re-wrapped by ``kek`` first (a month
+        has one key across versions); None when no version has the month yet."""
+        for old in reversed(self._store.keks("data", region, collection)):
+            if old.id == kek.id or old.state == "retired":
+                continue
+            row = self._store.month_dek(old.id, month)
+            if row is not None and row.wrapped is not None:
+                self.rewrap([row], kek.id)  # a racing writer's move or month key wins
+                return self._store.month_dek(kek.id, month) or self._store.dek(row.key_id)
+        return None
 
     def ensure_month_keys(self, wanted: set[tuple[str, str, str]]) -> None:
         """Make sure the month keys (region, collection, ``YYYY-MM``) are at hand: existing ones
         are read and missing ones created with one key-store transaction each, not one per key
         (bulk imports touch thousands of months). Anything a racing writer made first falls
         back to :meth:`month_key`."""
-        missing = [w for w in wanted if w not in self._months]
+        keks = {(r, c): self._kek("data", r, c) for r, c, _m in wanted}
+        missing = [w for w in wanted if self._months.get(w, (None,))[0] != keks[(w[0], w[1])].id]
         if not missing:
             return
-        keks = {(r, c): self._kek("data", r, c) for r, c, _m in missing}
         by_id = {k.id: k for k in keks.values()}
         for row in self._store.month_deks(sorted(by_id)):
             kek = by_id[row.kek]
             region, coll = next(rc for rc, k in keks.items() if k is kek)
-            if (region, coll, row.scope_ref) not in self._months and row.wrapped is not None:
-                self._months[(region, coll, row.scope_ref)] = self._unwrap_row(row)
+            if row.wrapped is not None:
+                self._months[(region, coll, row.scope_ref)] = (kek.id, self._unwrap_row(row))
+        older = {
+            r.id
+            for region, coll in {(r, c) for r, c, _m in missing}
+            for r in self._store.keks("data", region, coll)
+            if r.id not in by_id and r.state != "retired"
+        }
+        if older:  # months made under an older version: moved one at a time (few)
+            old_months = {r.scope_ref for r in self._store.month_deks(sorted(older))}
+            for region, coll, month in missing:
+                current = self._months.get((region, coll, month), (None,))[0]
+                if month in old_months and current != keks[(region, coll)].id:
+                    self.month_key(region, coll, month)
         new_rows: list[DekRow] = []
         made: dict[tuple[str, str, str], DataKey] = {}
         for region, coll, month in missing:
-            if (region, coll, month) in self._months:
-                continue
             kek = keks[(region, coll)]
+            if self._months.get((region, coll, month), (None,))[0] == kek.id:
+                continue
             key_id = self._random(16)
             material = self._random(AEAD_KEY_BYTES)
             wrapped = self._wrap_dek(kek, key_id, material)
@@ -242,9 +443,12 @@ class Keyring:
             for region, coll, month in made:  # another writer made some: one at a time
                 self.month_key(region, coll, month)
             return
-        self._months.update(made)
+        self._months.update({w: (keks[(w[0], w[1])].id, k) for w, k in made.items()})
 
     def _unwrap_row(self, row: Any) -> DataKey:
+        return DataKey(bytes(row.key_id), self._unwrap_material(row))
+
+    def _unwrap_material(self, row: Any) -> bytes:
         if row.wrapped is None:
             raise KeyringError("the data key was destroyed")
         kek = self._kek_by_id(row.kek)
@@ -256,7 +460,7 @@ class Keyring:
         )
         if material is None:
             raise KeyringError("a data key does not open under its key-encryption key")
-        return DataKey(row.key_id, material)
+        return material
 
     def data_key(self, key_id: bytes) -> DataKey:
         """The data key named in a ciphertext (cached; raises KeyringError if unknown)."""
@@ -268,6 +472,7 @@ class Keyring:
         if row is None:
             raise KeyringError("unknown data key")
         key = self._unwrap_row(row)
+        self._note_kek(key_id, int(row.kek))
         self._deks[key_id] = key
         if len(self._deks) > _CACHE_SIZE:
             self._deks.popitem(last=False)

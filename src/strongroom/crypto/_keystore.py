@@ -5,8 +5,10 @@ destroying a data key here (erasure, retention) is not undone by restoring recor
 
 Tables::
 
-    kek  id | key_id (16) | purpose (data|index) | region | collection | version
-         | root_key_id | wrapped (root provider's wrap) | state | created_at
+    kek  id | key_id (16) | purpose (data|index|service) | region | collection | version
+         | root_key_id | wrapped (root provider's wrap; empty once retired)
+         | state (active: the newest, new writes use it; previous: still opens what it
+           wraps; retired: nothing uses it, its material is gone) | created_at
     dek  key_id (16, PK) | kek (-> kek.id) | scope (1 subject, 2 month) | scope_ref (YYYY-MM)
          | wrapped (nonce 12 ‖ AES-256-GCM(KEK, key 32) ‖ tag 16; NULL once destroyed)
          | created_at | destroyed_at
@@ -91,6 +93,146 @@ class KeyStore:
             .limit(1)
         )
         return self._one(q)
+
+    def keks(
+        self, purpose: str | None = None, region: str | None = None, collection: str | None = None
+    ) -> list[sa.Row[Any]]:
+        """Every KEK (all versions and states) of the scopes matching the given filters, in
+        (purpose, region, collection, version) order."""
+        q = sa.select(kek_table).order_by(
+            kek_table.c.purpose, kek_table.c.region, kek_table.c.collection, kek_table.c.version
+        )
+        for col, value in (("purpose", purpose), ("region", region), ("collection", collection)):
+            if value is not None:
+                q = q.where(kek_table.c[col] == value)
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(q))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
+    def rotate_kek(self, row: dict[str, Any]) -> bool:
+        """Insert a new (active) version of a KEK scope and mark the older active ones
+        ``previous``, in one transaction; False if another writer made that version first."""
+        c = kek_table.c
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(kek_table.insert(), row)
+                conn.execute(
+                    kek_table.update()
+                    .where(
+                        c.purpose == row["purpose"],
+                        c.region == row["region"],
+                        c.collection == row["collection"],
+                        c.version < row["version"],
+                        c.state == "active",
+                    )
+                    .values(state="previous")
+                )
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return True
+
+    def rewrap_kek(self, kek_id: int, old_root: str, root_key_id: str, wrapped: bytes) -> bool:
+        """Replace a KEK's wrap (root rotation), only if ``old_root`` still wraps it."""
+        c = kek_table.c
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    kek_table.update()
+                    .where(c.id == kek_id, c.root_key_id == old_root)
+                    .values(root_key_id=root_key_id, wrapped=wrapped)
+                )
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return bool(done.rowcount)
+
+    def retire_kek(self, kek_id: int) -> bool:
+        """Retire a KEK that no live data key uses: its material is dropped and its state
+        becomes ``retired``. False (nothing changed) while a live data key still uses it."""
+        c = kek_table.c
+        live = sa.exists().where(dek_table.c.kek == kek_id, dek_table.c.wrapped.is_not(None))
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    kek_table.update()
+                    .where(c.id == kek_id, c.state == "previous", ~live)
+                    .values(state="retired", wrapped=b"")
+                )
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return bool(done.rowcount)
+
+    def dek_counts(self) -> dict[int, tuple[int, int]]:
+        """Per KEK id: (live data keys, destroyed data keys) it wraps or wrapped."""
+        d = dek_table.c
+        q = sa.select(
+            d.kek,
+            sa.func.count(d.wrapped),
+            sa.func.count(d.destroyed_at),
+        ).group_by(d.kek)
+        try:
+            with self.engine.connect() as conn:
+                return {int(k): (int(live), int(gone)) for k, live, gone in conn.execute(q)}
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
+    def deks_under(
+        self, kek_ids: Sequence[int], after: bytes | None, limit: int
+    ) -> list[sa.Row[Any]]:
+        """Live data keys wrapped by any of ``kek_ids`` with key ids after ``after``, in key
+        id order, ``limit`` at most (a primary-key range scan: resumable, constant memory)."""
+        d = dek_table.c
+        q = sa.select(dek_table).where(d.kek.in_(list(kek_ids)), d.wrapped.is_not(None))
+        if after is not None:
+            q = q.where(d.key_id > after)
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(q.order_by(d.key_id).limit(limit)))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
+    _MOVE = (
+        dek_table.update()
+        .where(
+            dek_table.c.key_id == sa.bindparam("k"),
+            dek_table.c.kek == sa.bindparam("old"),
+            dek_table.c.wrapped.is_not(None),
+        )
+        .values(kek=sa.bindparam("new"), wrapped=sa.bindparam("w"))
+    )
+
+    def move_deks(self, moves: Sequence[tuple[bytes, int, int, bytes]]) -> list[bytes]:
+        """Re-wrap data keys: (key id, old KEK id, new KEK id, new wrap) each, applied only
+        where the key is still live and still under the old KEK (optimistic: a key erased or
+        moved meanwhile is left as it is). One transaction.
+
+        A month key whose month already has a key under the new KEK (two writers made one
+        for the same month under two versions) cannot move: the batch is then retried one
+        key at a time and the ids of those that could not move are returned."""
+        if not moves:
+            return []
+        params: list[dict[str, Any]] = [
+            {"k": k, "old": o, "new": n, "w": w} for k, o, n, w in moves
+        ]
+        try:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(self._MOVE, params)
+                return []
+            except IntegrityError:
+                stuck: list[bytes] = []
+                for p in params:
+                    try:
+                        with self.engine.begin() as conn:
+                            conn.execute(self._MOVE, p)
+                    except IntegrityError:
+                        stuck.append(bytes(p["k"]))
+                return stuck
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
 
     def kek_by_id(self, kek_id: int) -> sa.Row[Any] | None:
         return self._one(sa.select(kek_table).where(kek_table.c.id == kek_id))

@@ -1,0 +1,240 @@
+"""Key rotation jobs behind ``strongroom keys``: rotate, rekey, retire and status.
+
+What "a record under an older version" means here: a record version names its data key in
+its ciphertext; the data key's key-store row names the KEK that wraps it, and that KEK has a
+version. ``rekey`` re-wraps every live data key still wrapped by an older KEK version of its
+scope under the newest one. Data key ids and material do not change, so no record is
+rewritten, erasure still destroys the one key a person's ciphertexts name, and the job is
+online by construction: it never touches the record database. See docs/keys-and-sealing.md
+("Rotation") for why re-wrapping, not re-sealing, is what ``rekey`` does.
+
+The job is a primary-key range scan of the key store, ``batch_size`` keys per transaction,
+each move optimistic (only where the key is still live and still under the old KEK). It
+keeps no state: run again after a crash, it finds whatever is still under an old version.
+Every call writes audit entries (rotate; rekey start and finish; retire).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from strongroom._access import Actor, Purpose, check_call
+from strongroom.crypto._keyring import KEK_TTL, KeyVersion
+from strongroom.crypto._sealed import sealed_key_id
+from strongroom.errors import ConflictError, FieldError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from strongroom.vault import Vault
+
+_Scope = tuple[str, str]  # (region, collection)
+
+
+@dataclass
+class RekeySummary:
+    """What one ``rekey`` run did."""
+
+    keys: int = 0  # data keys re-wrapped (or found erased or moved meanwhile)
+    scopes: list[dict[str, Any]] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)  # month keys that could not move (hex ids)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "keys": self.keys,
+            "scopes": self.scopes,
+            "stuck": self.stuck,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _audit(vault: Vault, actor: Actor, purpose: Purpose, detail: dict[str, Any]) -> None:
+    vault.audit.append(vault.entry(actor, purpose, "admin", "keys", detail=detail))
+
+
+def rotate(
+    vault: Vault,
+    *,
+    actor: Actor,
+    purpose: Purpose,
+    region: str | None = None,
+    collection: str | None = None,
+) -> list[dict[str, Any]]:
+    """A new data-key version for every (region, collection) scope matching the filters.
+
+    New writes use it at once in this process and within :data:`KEK_TTL` seconds in every
+    other one; reads of older versions keep working. Returns one dict per scope rotated.
+    """
+    check_call(actor, purpose)
+    if collection is not None:
+        vault.collection(collection)
+    kr = vault.keyring
+    scopes = sorted({(v.region, v.collection) for v in kr.versions("data", region, collection)})
+    if not scopes:
+        raise NotFoundError("no data keys match (a scope's first key is made by its first write)")
+    out: list[dict[str, Any]] = []
+    for reg, coll in scopes:
+        version = kr.rotate("data", reg, coll)
+        done = {"region": reg, "collection": coll, "version": version}
+        _audit(vault, actor, purpose, {"op": "rotate", "purpose": "data", **done})
+        out.append(done)
+    return out
+
+
+def _plan(versions: list[KeyVersion]) -> list[tuple[_Scope, KeyVersion, list[KeyVersion]]]:
+    by_scope: dict[_Scope, list[KeyVersion]] = {}
+    for v in versions:
+        by_scope.setdefault((v.region, v.collection), []).append(v)
+    plan = []
+    for scope, vs in sorted(by_scope.items()):
+        active = [v for v in vs if v.state == "active"]
+        if not active:
+            continue
+        target = max(active, key=lambda v: v.version)
+        older = [v for v in vs if v is not target and v.state != "retired"]
+        if older:
+            plan.append((scope, target, older))
+    return plan
+
+
+def rekey(
+    vault: Vault,
+    *,
+    actor: Actor,
+    purpose: Purpose,
+    region: str | None = None,
+    collection: str | None = None,
+    batch_size: int = 5000,
+    advance: Callable[[int, int], None] | None = None,
+    _settle: float = KEK_TTL,
+) -> RekeySummary:
+    """Re-wrap every live data key still under an older KEK version by its scope's newest.
+
+    ``advance(done, total)`` is called after every batch (progress bars). Before the first
+    batch the job waits until the newest version is ``_settle`` seconds old, so that every
+    process's KEK cache has it and no new key lands under an older version behind the scan.
+    Resumable: a crashed run is finished by running it again.
+    """
+    check_call(actor, purpose)
+    if batch_size < 1:
+        raise ValidationError.single("batch_size", "must be at least 1")
+    kr = vault.keyring
+    started = time.monotonic()
+    plan = _plan(kr.versions("data", region, collection))
+    total = sum(v.live_keys for _s, _t, older in plan for v in older)
+    summary = RekeySummary()
+    if not plan:
+        return summary
+    newest = max(t.created_at for _s, t, _o in plan)
+    wait = (newest + _settle * 1000 + 50 - time.time_ns() // 1_000_000) / 1000
+    if wait > 0:
+        time.sleep(wait)
+    scopes = [
+        {"region": r, "collection": c, "to": t.version, "from": [v.version for v in older]}
+        for (r, c), t, older in plan
+    ]
+    _audit(vault, actor, purpose, {"op": "rekey", "phase": "start", "keys": total})
+    for ((_reg, _coll), target, older), info in zip(plan, scopes, strict=True):
+        old_ids = [v.id for v in older]
+        after: bytes | None = None
+        moved = 0
+        while True:
+            rows = kr.keys_under(old_ids, after, batch_size)
+            if not rows:
+                break
+            summary.stuck += [k.hex() for k in kr.rewrap(rows, target.id)]
+            after = bytes(rows[-1].key_id)
+            moved += len(rows)
+            summary.keys += len(rows)
+            if advance is not None:
+                advance(summary.keys, max(total, summary.keys))
+        info["keys"] = moved
+    summary.scopes = scopes
+    summary.seconds = time.monotonic() - started
+    _audit(
+        vault,
+        actor,
+        purpose,
+        {"op": "rekey", "phase": "finish", "keys": summary.keys, "stuck": len(summary.stuck)},
+    )
+    return summary
+
+
+def retire(
+    vault: Vault,
+    version: int,
+    *,
+    actor: Actor,
+    purpose: Purpose,
+    region: str,
+    collection: str,
+) -> KeyVersion:
+    """Retire data-key ``version`` of (region, collection): refused while it is the active
+    version or any live data key (so any record) still uses it. Its material is dropped."""
+    check_call(actor, purpose)
+    kr = vault.keyring
+    found = [v for v in kr.versions("data", region, collection) if v.version == version]
+    if not found:
+        raise NotFoundError(f"no data-key version {version} for region {region!r}, {collection}")
+    v = found[0]
+    if v.state == "retired":
+        return v
+    if v.state == "active":
+        raise ConflictError(
+            [FieldError("version", "is the active version; rotate first, then rekey")]
+        )
+    if v.live_keys or not kr.retire(v.id):
+        n = v.live_keys or "some"
+        raise ConflictError(
+            [
+                FieldError(
+                    "version",
+                    f"{n} data keys (and the records sealed under them) still use version "
+                    f"{version}; run strongroom keys rekey first",
+                )
+            ]
+        )
+    _audit(
+        vault,
+        actor,
+        purpose,
+        {"op": "retire", "region": region, "collection": collection, "version": version},
+    )
+    return dataclasses.replace(v, state="retired", live_keys=0)
+
+
+def record_counts(vault: Vault, *, batch: int = 2000) -> dict[int, int]:
+    """Stored record versions per KEK id (a scan of every collection, ``batch`` ids at a
+    time: constant memory). Erased records' rows are gone, so they are not counted."""
+    counts: dict[int, int] = {}
+    kr = vault.keyring
+    for name in vault.collections:
+        after: bytes | None = None
+        while True:
+            rows = vault.store.scan(name, after, batch)
+            if not rows:
+                break
+            ids = [sealed_key_id(r.sealed) for r in rows]
+            keks = kr.kek_of(list(dict.fromkeys(ids)))
+            for k in ids:
+                if k in keks:
+                    counts[keks[k]] = counts.get(keks[k], 0) + 1
+            after = bytes(rows[-1].id)
+    return counts
+
+
+def status(vault: Vault, *, records: bool = False) -> list[dict[str, Any]]:
+    """Every key version (data and index), its state and how many data keys — and with
+    ``records``, how many stored record versions — use it."""
+    versions = [v for v in vault.keyring.versions() if v.purpose in ("data", "index")]
+    per_kek = record_counts(vault) if records else {}
+    out = []
+    for v in versions:
+        d = v.to_json()
+        if records:
+            d["records"] = per_kek.get(v.id, 0)
+        out.append(d)
+    return out

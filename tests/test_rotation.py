@@ -1,0 +1,311 @@
+"""Key rotation: rotate, rekey (re-wrapping data keys), retire, status and root re-wrap, on
+SQLite and PostgreSQL; a rekey killed with SIGKILL and resumed; a rekey with concurrent
+reads and writes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from strongroom import Vault
+from strongroom.batch._rekey import rekey, retire, rotate, status
+from strongroom.crypto import Keyring, sealed_key_id
+from strongroom.crypto._keystore import dek_table, kek_table
+from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2, LocalKeyFile, create_key_file
+from strongroom.errors import ConflictError, NotFoundError, OpenError
+from strongroom.schema._resident_id import resident_id_check_char as check
+from tests._world import PERSON, REGION, incident
+from tests.conftest import ACTOR, PASSPHRASE, PURPOSE
+
+KW: dict[str, Any] = {"actor": ACTOR, "purpose": PURPOSE}
+FAST: dict[str, Any] = {**KW, "_settle": 0.0}
+
+
+def person(n: int) -> dict[str, Any]:
+    year = 1950 + n // 1000
+    stem = f"110105{year:04d}0101{n % 1000:03d}"
+    return {
+        **PERSON,
+        "resident_id": stem + check(stem),
+        "date_of_birth": f"{year:04d}-01-01",
+        "sex": "F" if n % 2 == 0 else "M",
+        "phones": [f"+86138{n:08d}"],
+    }
+
+
+def _kek_of(vault: Vault, sealed: bytes) -> int:
+    return vault.keyring.kek_of([sealed_key_id(sealed)])[sealed_key_id(sealed)]
+
+
+def _versions(vault: Vault, collection: str = "person") -> dict[int, int]:
+    """KEK id -> version of the data keys of ``collection``."""
+    return {v.id: v.version for v in vault.keyring.versions("data", REGION, collection)}
+
+
+def _row(vault: Vault, ref: str) -> Any:
+    return vault.store.versions("person", vault._id(ref))[-1]
+
+
+def _admin_details(vault: Vault) -> list[dict[str, Any]]:
+    vault.audit.sequence()
+    return [x.json()["detail"] for x in vault.audit.entries()]
+
+
+def _status(vault: Vault, collection: str = "person", **kw: Any) -> dict[int, dict[str, Any]]:
+    return {
+        s["version"]: s
+        for s in status(vault, **kw)
+        if s["purpose"] == "data" and s["collection"] == collection
+    }
+
+
+def test_rotate_new_writes_use_the_new_version_and_old_reads_work(vault: Vault) -> None:
+    old = [vault.put("person", person(n), **KW).ref for n in range(3)]
+    assert rotate(vault, **KW) == [
+        {"region": REGION, "collection": "person", "version": 2},
+    ]
+    versions = _versions(vault)
+    new = vault.put("person", person(10), **KW).ref
+    assert versions[_kek_of(vault, _row(vault, new).sealed)] == 2
+    assert versions[_kek_of(vault, _row(vault, old[0]).sealed)] == 1
+    for ref in old:  # older versions still open
+        assert vault.get("person", ref, **KW).ref == ref
+    # a new version of an old person: its key (same id) moves to version 2 at once
+    vault.update("person", old[1], {"name": "李四"}, **KW)
+    assert versions[_kek_of(vault, _row(vault, old[1]).sealed)] == 2
+    assert sealed_key_id(_row(vault, old[1]).sealed) == vault._id(old[1])
+    st = _status(vault, records=True)
+    assert st[1]["state"] == "previous" and st[2]["state"] == "active"
+    assert (st[1]["data_keys"], st[2]["data_keys"]) == (2, 2)
+    assert (st[1]["records"], st[2]["records"]) == (2, 3)  # old[1] has two versions
+    assert "rotate" in [d.get("op") for d in _admin_details(vault)]
+
+
+def test_rekey_moves_everything_then_retire(vault: Vault) -> None:
+    refs = [vault.put("person", person(n), **KW).ref for n in range(7)]
+    inc = vault.put("incident", incident(refs[0]), **KW).ref
+    rotate(vault, **KW)
+    # same month after the rotation: the month's one key moves to version 2, none is added
+    inc2 = vault.put("incident", incident(refs[1], "A110105-2020-000002"), **KW).ref
+    i_rows = [vault.store.versions("incident", vault._id(r))[-1] for r in (inc, inc2)]
+    assert sealed_key_id(i_rows[0].sealed) == sealed_key_id(i_rows[1].sealed)
+    with pytest.raises(ConflictError, match="rekey"):
+        retire(vault, 1, region=REGION, collection="person", **KW)
+    with pytest.raises(ConflictError, match="active"):
+        retire(vault, 2, region=REGION, collection="person", **KW)
+    with pytest.raises(NotFoundError):
+        retire(vault, 9, region=REGION, collection="person", **KW)
+
+    seen: list[tuple[int, int]] = []
+    summary = rekey(vault, batch_size=3, advance=lambda d, t: seen.append((d, t)), **FAST)
+    assert summary.keys == 7 and not summary.stuck
+    assert seen[-1] == (7, 7) and len(seen) == 3
+    assert rekey(vault, **FAST).keys == 0  # idempotent
+    st = _status(vault, records=True)
+    assert (st[1]["data_keys"], st[2]["data_keys"]) == (0, 7)
+    assert (st[1]["records"], st[2]["records"]) == (0, 7)
+    retire(vault, 1, region=REGION, collection="person", **KW)
+    retire(vault, 1, region=REGION, collection="incident", **KW)
+    assert _status(vault)[1]["state"] == "retired"
+    with vault.engines()[1].connect() as conn:  # the retired KEK's material is gone
+        wrapped = conn.execute(
+            sa.select(kek_table.c.wrapped).where(kek_table.c.state == "retired")
+        ).scalars()
+        assert all(w == b"" for w in wrapped)
+    vault.keyring._deks.clear()
+    for ref in refs:
+        assert vault.get("person", ref, **KW).ref == ref
+    assert len(vault.find("incident", {"case_ref": "A110105-2020-000002"}, **KW)) == 1
+    ops = _admin_details(vault)
+    assert [d.get("phase") for d in ops if d.get("op") == "rekey"][-2:] == ["start", "finish"]
+    assert sum(d.get("op") == "retire" for d in ops) == 2
+    assert vault.audit.verify().ok
+
+
+def test_erase_after_rekey_destroys_the_key_every_version_names(vault: Vault) -> None:
+    a = vault.put("person", person(1), **KW).ref
+    b = vault.put("person", person(2), **KW).ref
+    vault.update("person", a, {"name": "张三"}, **KW)
+    rotate(vault, **KW)
+    vault.update("person", a, {"name": "张四"}, **KW)
+    rekey(vault, **FAST)
+    kept = vault.store.versions("person", vault._id(a))
+    assert {sealed_key_id(r.sealed) for r in kept} == {vault._id(a)}  # one key, all versions
+    vault.erase(a, legal_basis="court order (test)", **KW)
+    vault.keyring._deks.clear()
+    for row in kept:  # a copy of any version (an old backup) no longer opens
+        with pytest.raises((NotFoundError, OpenError)):
+            vault.open_row(row)
+    assert vault.get("person", b, **KW).ref == b
+
+
+def test_a_stale_process_picks_up_a_rotation_within_the_ttl(
+    vault: Vault, vault_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, keys = vault_dirs
+    vault.put("person", person(1), **KW)
+    with Vault.open(data, keys, PASSPHRASE) as other:
+        other.put("person", person(2), **KW)  # caches version 1
+        rotate(vault, **KW)
+        import strongroom.crypto._keyring as kr
+
+        monkeypatch.setattr(kr, "KEK_TTL", 0.0)  # as if the cache's time had passed
+        ref = other.put("person", person(3), **KW).ref
+        assert _versions(other)[_kek_of(other, _row(other, ref).sealed)] == 2
+
+
+def test_root_rewrap_keeps_everything_readable(
+    vault: Vault, tmp_path: Path, vault_dirs: tuple[Path, Path]
+) -> None:
+    """Library-level root rotation (local key file): every KEK re-wrapped, no record."""
+    refs = [vault.put("person", person(n), **KW).ref for n in range(3)]
+    vault.put("incident", incident(refs[0]), **KW)
+    before = vault.store.versions("person", vault._id(refs[0]))[-1].sealed
+    create_key_file(tmp_path / "keys2", PASSPHRASE, argon2=UNSAFE_FAST_ARGON2)
+    new_root = LocalKeyFile(tmp_path / "keys2", PASSPHRASE)
+    n = vault.keyring.rewrap_root(new_root)
+    assert n >= 5  # data and index of person and incident, the service key
+    assert vault.keyring.rewrap_root(new_root) == 0  # idempotent
+    ring = Keyring(new_root, vault.keyring._store)
+    again = Vault(vault.config, ring, vault.store, vault._keystore, vault.collections)
+    for ref in refs:
+        assert again.get("person", ref, **KW).ref == ref
+    assert again.find("person", {"resident_id": person(1)["resident_id"]}, **KW)
+    assert vault.store.versions("person", vault._id(refs[0]))[-1].sealed == before
+    with vault.engines()[1].connect() as conn:
+        roots = set(conn.execute(sa.select(kek_table.c.root_key_id)).scalars())
+    assert roots == {new_root.key_id}
+
+
+# -- online: reads and writes during a rekey -------------------------------------------------
+def test_rekey_online_concurrent_reads_and_writes(
+    vault: Vault, vault_dirs: tuple[Path, Path]
+) -> None:
+    data, keys = vault_dirs
+    refs = [vault.put("person", person(n), **KW).ref for n in range(300)]
+    rotate(vault, **KW)
+    errors: list[BaseException] = []
+    written: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def worker(k: int) -> None:
+        try:
+            with Vault.open(data, keys, PASSPHRASE) as v:
+                n = 0
+                while not stop.is_set() or n < 5:
+                    ref = refs[(k * 37 + n) % len(refs)]
+                    assert v.get("person", ref, **KW).ref == ref
+                    name = "名" + "".join("甲乙丙丁戊己庚辛壬癸"[int(d)] for d in f"{k}{n}")
+                    v.update("person", refs[k * 50 + n % 50], {"name": name}, **KW)
+                    new = v.put("person", person(1000 + k * 1000 + n), **KW).ref
+                    written.append((refs[k * 50 + n % 50], name))
+                    written.append((new, ""))
+                    n += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    rekey(vault, batch_size=20, **KW)  # waits out the KEK cache time: writers keep going
+    stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    rekey(vault, **FAST)  # anything a writer made under version 1 before it saw version 2
+    st = _status(vault, records=True)
+    assert st[1]["data_keys"] == 0 and st[1]["records"] == 0
+    latest: dict[str, str] = {}
+    for ref, name in written:
+        if name:
+            latest[ref] = name
+    vault.keyring._deks.clear()
+    for ref, name in latest.items():  # one thread updates each: its last update is there
+        assert vault.get("person", ref, **KW).fields["name"] == name
+    for ref, _name in written:
+        assert vault.get("person", ref, **KW).ref == ref  # no write lost
+    assert vault.audit.verify().ok
+
+
+# -- crash: SIGKILL at random points, resumed ------------------------------------------------
+_CHILD = """
+import sys
+from pathlib import Path
+from strongroom import Vault
+from strongroom.batch._rekey import rekey
+from tests.conftest import ACTOR, PASSPHRASE, PURPOSE
+with Vault.open(Path(sys.argv[1]), Path(sys.argv[2]), PASSPHRASE) as v:
+    s = rekey(v, actor=ACTOR, purpose=PURPOSE, batch_size=int(sys.argv[3]), _settle=0.0)
+    print(s.keys)
+"""
+
+
+@pytest.mark.slow
+def test_rekey_killed_at_random_points_resumes_to_completion(
+    vault: Vault, vault_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """SIGKILL the rekey 10 times at random points on a 100,000-person vault (built with the
+    bulk importer from a synthetic CSV), resume each time, and finish with every data key
+    under the new version, every record opening and the audit log verifying."""
+    from strongroom.batch import import_file
+    from strongroom.synth import generate_persons, write_persons_csv
+
+    n = int(os.environ.get("STRONGROOM_CRASH_PERSONS", "100000"))
+    data, keys = vault_dirs
+    csv = tmp_path / "persons.csv"
+    write_persons_csv(generate_persons(n, seed=5), csv)
+    import_file(vault, "person", csv, **KW)
+    total = vault.counts()["person"]
+    rotate(vault, **KW)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    rng = random.Random(11)
+    kills = 0
+    for _ in range(10):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(data), str(keys), "2000"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(rng.uniform(0.3, 2.5))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+    assert kills >= 5
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(data), str(keys), "2000"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    assert int(done.stdout) >= 0
+    st = _status(vault)
+    assert st[1]["data_keys"] == 0 and st[2]["data_keys"] == total
+    versions = _versions(vault)
+    after: bytes | None = None
+    opened = 0
+    while rows := vault.store.scan("person", after, 5000):
+        kk = vault.keyring.kek_of([sealed_key_id(r.sealed) for r in rows])
+        vault.keyring.preload(list(kk))
+        for r in rows:
+            assert versions[kk[sealed_key_id(r.sealed)]] == 2
+            vault.open_row(r)
+            opened += 1
+        after = bytes(rows[-1].id)
+    assert opened == total
+    with vault.engines()[1].connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(dek_table)).scalar() == total
+    assert vault.audit.verify().ok
