@@ -137,21 +137,18 @@ def rekey(
         for (r, c), t, older in plan
     ]
     _audit(vault, actor, purpose, {"op": "rekey", "phase": "start", "keys": total})
-    for ((_reg, _coll), target, older), info in zip(plan, scopes, strict=True):
-        old_ids = [v.id for v in older]
-        after: bytes | None = None
-        moved = 0
-        while True:
-            rows = kr.keys_under(old_ids, after, batch_size)
-            if not rows:
-                break
-            summary.stuck += [k.hex() for k in kr.rewrap(rows, target.id)]
-            after = bytes(rows[-1].key_id)
-            moved += len(rows)
-            summary.keys += len(rows)
-            if advance is not None:
-                advance(summary.keys, max(total, summary.keys))
-        info["keys"] = moved
+    target = {v.id: t.id for _s, t, older in plan for v in older}
+    old_ids = sorted(target)
+    after: bytes | None = None
+    while True:  # one key-id range scan for every scope: each key-store page written once
+        rows = kr.keys_under(old_ids, after, batch_size)
+        if not rows:
+            break
+        summary.stuck += [k.hex() for k in kr.rewrap(rows, target)]
+        after = rows[-1][0]
+        summary.keys += len(rows)
+        if advance is not None:
+            advance(summary.keys, max(total, summary.keys))
     summary.scopes = scopes
     summary.seconds = time.monotonic() - started
     _audit(

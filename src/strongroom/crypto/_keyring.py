@@ -202,22 +202,23 @@ class Keyring:
             self._indexers.pop((region, collection), None)
         return int(version)
 
-    def rewrap(self, rows: list[Any], kek_id: int) -> list[bytes]:
-        """Re-wrap the data keys of key-store ``rows`` under the KEK ``kek_id`` (the rekey
-        job's step). Optimistic per key; returns the ids of month keys that could not move
-        (see :meth:`KeyStore.move_deks`)."""
-        target = self._kek_by_id(kek_id)
+    def rewrap(self, keys: list[tuple[bytes, int, bytes]], target: dict[int, int]) -> list[bytes]:
+        """Re-wrap data keys (key id, KEK id, wrapped) each by ``target[its KEK id]`` (the
+        rekey job's step). Optimistic per key; returns the ids of month keys that could not
+        move (see :meth:`KeyStore.move_deks`)."""
         moves: list[tuple[bytes, int, int, bytes]] = []
-        for row in rows:
-            key_id = bytes(row.key_id)
-            material = self._unwrap_material(row)
-            wrapped = self._wrap_dek(target, key_id, material)
-            moves.append((key_id, int(row.kek), target.id, wrapped))
+        for key_id, kek_id, wrapped in keys:
+            new = self._kek_by_id(target[kek_id])
+            material = self._unwrap_parts(key_id, kek_id, wrapped)
+            moves.append((key_id, kek_id, new.id, self._wrap_dek(new, key_id, material)))
         stuck = self._store.move_deks(moves)
-        for key_id, _o, new, _w in moves:
+        for key_id, _o, new_id, _w in moves:
             if key_id in self._dek_kek:
-                self._dek_kek[key_id] = new
+                self._dek_kek[key_id] = new_id
         return stuck
+
+    def _rewrap_row(self, row: Any, kek_id: int) -> None:
+        self.rewrap([(bytes(row.key_id), int(row.kek), bytes(row.wrapped))], {int(row.kek): kek_id})
 
     def versions(
         self, purpose: str | None = None, region: str | None = None, collection: str | None = None
@@ -239,7 +240,9 @@ class Keyring:
             for r in self._store.keks(purpose, region, collection)
         ]
 
-    def keys_under(self, kek_ids: list[int], after: bytes | None, limit: int) -> list[Any]:
+    def keys_under(
+        self, kek_ids: list[int], after: bytes | None, limit: int
+    ) -> list[tuple[bytes, int, bytes]]:
         """Key-store rows of live data keys under ``kek_ids`` after ``after`` (key id order)."""
         return self._store.deks_under(kek_ids, after, limit)
 
@@ -337,7 +340,7 @@ class Keyring:
             if row is None or row.wrapped is None:
                 raise KeyringError("the data key was destroyed")
             if row.kek != kek.id:
-                self.rewrap([row], kek.id)
+                self._rewrap_row(row, kek.id)
             self._note_kek(subject_id, kek.id)
         return key
 
@@ -393,7 +396,7 @@ class Keyring:
                 continue
             row = self._store.month_dek(old.id, month)
             if row is not None and row.wrapped is not None:
-                self.rewrap([row], kek.id)  # a racing writer's move or month key wins
+                self._rewrap_row(row, kek.id)  # a racing writer's move or month key wins
                 return self._store.month_dek(kek.id, month) or self._store.dek(row.key_id)
         return None
 
@@ -451,12 +454,15 @@ class Keyring:
     def _unwrap_material(self, row: Any) -> bytes:
         if row.wrapped is None:
             raise KeyringError("the data key was destroyed")
-        kek = self._kek_by_id(row.kek)
+        return self._unwrap_parts(bytes(row.key_id), int(row.kek), bytes(row.wrapped))
+
+    def _unwrap_parts(self, key_id: bytes, kek_id: int, wrapped: bytes) -> bytes:
+        kek = self._kek_by_id(kek_id)
         material = aead_decrypt(
             kek.aead,
-            row.wrapped[:AEAD_NONCE_BYTES],
-            row.wrapped[AEAD_NONCE_BYTES:],
-            _DEK_AAD + row.key_id + kek.key_id,
+            wrapped[:AEAD_NONCE_BYTES],
+            wrapped[AEAD_NONCE_BYTES:],
+            _DEK_AAD + key_id + kek.key_id,
         )
         if material is None:
             raise KeyringError("a data key does not open under its key-encryption key")

@@ -181,55 +181,53 @@ class KeyStore:
 
     def deks_under(
         self, kek_ids: Sequence[int], after: bytes | None, limit: int
-    ) -> list[sa.Row[Any]]:
-        """Live data keys wrapped by any of ``kek_ids`` with key ids after ``after``, in key
-        id order, ``limit`` at most (a primary-key range scan: resumable, constant memory)."""
-        d = dek_table.c
-        q = sa.select(dek_table).where(d.kek.in_(list(kek_ids)), d.wrapped.is_not(None))
-        if after is not None:
-            q = q.where(d.key_id > after)
+    ) -> list[tuple[bytes, int, bytes]]:
+        """(key id, KEK id, wrapped) of live data keys wrapped by any of ``kek_ids`` with key
+        ids after ``after``, in key id order, ``limit`` at most: one primary-key range scan
+        for every scope at once (resumable, constant memory). Plain driver SQL (the rekey's
+        inner loop)."""
+        ids = ", ".join(str(int(k)) for k in kek_ids)  # integers from the key store itself
+        mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        sql = (
+            f"SELECT key_id, kek, wrapped FROM dek WHERE kek IN ({ids})"  # noqa: S608
+            f" AND wrapped IS NOT NULL AND key_id > {mark} ORDER BY key_id LIMIT {int(limit)}"
+        )
         try:
             with self.engine.connect() as conn:
-                return list(conn.execute(q.order_by(d.key_id).limit(limit)))
+                rows = conn.exec_driver_sql(sql, (after or b"",)).fetchall()
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be read") from exc
-
-    _MOVE = (
-        dek_table.update()
-        .where(
-            dek_table.c.key_id == sa.bindparam("k"),
-            dek_table.c.kek == sa.bindparam("old"),
-            dek_table.c.wrapped.is_not(None),
-        )
-        .values(kek=sa.bindparam("new"), wrapped=sa.bindparam("w"))
-    )
+        return [(bytes(k), int(e), bytes(w)) for k, e, w in rows]
 
     def move_deks(self, moves: Sequence[tuple[bytes, int, int, bytes]]) -> list[bytes]:
         """Re-wrap data keys: (key id, old KEK id, new KEK id, new wrap) each, applied only
         where the key is still live and still under the old KEK (optimistic: a key erased or
-        moved meanwhile is left as it is). One transaction.
+        moved meanwhile is left as it is). One transaction, plain driver SQL.
 
         A month key whose month already has a key under the new KEK (two writers made one
         for the same month under two versions) cannot move: the batch is then retried one
         key at a time and the ids of those that could not move are returned."""
         if not moves:
             return []
-        params: list[dict[str, Any]] = [
-            {"k": k, "old": o, "new": n, "w": w} for k, o, n, w in moves
-        ]
+        m = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        sql = (
+            f"UPDATE dek SET kek = {m}, wrapped = {m}"  # noqa: S608
+            f" WHERE key_id = {m} AND kek = {m} AND wrapped IS NOT NULL"
+        )
+        params = [(n, w, k, o) for k, o, n, w in moves]
         try:
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(self._MOVE, params)
+                    conn.exec_driver_sql(sql, params)
                 return []
             except IntegrityError:
                 stuck: list[bytes] = []
                 for p in params:
                     try:
                         with self.engine.begin() as conn:
-                            conn.execute(self._MOVE, p)
+                            conn.exec_driver_sql(sql, p)
                     except IntegrityError:
-                        stuck.append(bytes(p["k"]))
+                        stuck.append(p[2])
                 return stuck
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be written") from exc

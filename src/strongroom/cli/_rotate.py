@@ -1,0 +1,151 @@
+"""``strongroom keys rotate|rekey|retire|status``: data-key rotation (each call audited).
+
+Thin over :mod:`strongroom.batch._rekey`; see docs/keys-and-sealing.md ("Rotation").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from strongroom.batch._rekey import rekey as rekey_job
+from strongroom.batch._rekey import retire as retire_version
+from strongroom.batch._rekey import rotate as rotate_keys
+from strongroom.batch._rekey import status as key_status
+from strongroom.cli._io import note, print_json, stderr, stdout
+from strongroom.cli._options import JsonFlag, settings_of
+
+RegionOpt = Annotated[
+    str | None,
+    typer.Option("--region", metavar="REGION", help="Only this region (default: every one)."),
+]
+CollectionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--collection", metavar="COLLECTION", help="Only this collection (default: every one)."
+    ),
+]
+
+
+def rotate(
+    ctx: typer.Context,
+    region: RegionOpt = None,
+    collection: CollectionOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Create a new data-key version for each matching (region, collection). New writes use
+    it at once (other running processes within 2 s); older versions keep opening."""
+    s = settings_of(ctx)
+    with s.open_vault() as vault:
+        done = rotate_keys(
+            vault,
+            actor=s.actor(),
+            purpose=s.purpose(fallback="ADMIN"),
+            region=region,
+            collection=collection,
+        )
+    if json_out:
+        print_json(done)
+        return
+    for d in done:
+        stdout().print(
+            Text(f"{d['region']}/{d['collection']}: data keys now version {d['version']}")
+        )
+    note("run `strongroom keys rekey` to move what older versions still wrap")
+
+
+def rekey(
+    ctx: typer.Context,
+    region: RegionOpt = None,
+    collection: CollectionOpt = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, metavar="N", help="Data keys per transaction.")
+    ] = 5000,
+    json_out: JsonFlag = False,
+) -> None:
+    """Re-wrap every data key still under an older version by the newest one (online; no
+    record is rewritten). Resumable: after a crash, run it again."""
+    s = settings_of(ctx)
+    columns = (
+        TextColumn("rekey"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with s.open_vault() as vault, Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task("rekey", total=None)
+        summary = rekey_job(
+            vault,
+            actor=s.actor(),
+            purpose=s.purpose(fallback="ADMIN"),
+            region=region,
+            collection=collection,
+            batch_size=batch_size,
+            advance=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if json_out:
+        print_json(summary.to_json())
+        return
+    stdout().print(Text(f"re-wrapped {summary.keys:,} data keys in {summary.seconds:.1f} s"))
+    if summary.stuck:
+        note(f"{len(summary.stuck)} month key(s) could not move; see docs/keys-and-sealing.md")
+
+
+def retire(
+    ctx: typer.Context,
+    version: Annotated[int, typer.Argument(metavar="VERSION", help="The version to retire.")],
+    region: Annotated[str, typer.Option("--region", metavar="REGION", help="Its region.")],
+    collection: Annotated[
+        str, typer.Option("--collection", metavar="COLLECTION", help="Its collection.")
+    ],
+) -> None:
+    """Retire a data-key version: refused while it is active or any record still uses it;
+    then its key material is dropped for good."""
+    s = settings_of(ctx)
+    with s.open_vault() as vault:
+        retire_version(
+            vault,
+            version,
+            actor=s.actor(),
+            purpose=s.purpose(fallback="ADMIN"),
+            region=region,
+            collection=collection,
+        )
+    stdout().print(Text(f"{region}/{collection}: data-key version {version} retired"))
+
+
+def status(
+    ctx: typer.Context,
+    records: Annotated[
+        bool,
+        typer.Option("--records", help="Also count stored record versions (scans the records)."),
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Every key version (data and blind-index) with its state and how many data keys (and,
+    with --records, record versions) use it."""
+    with settings_of(ctx).open_vault() as vault:
+        rows = key_status(vault, records=records)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("purpose", "region", "collection", "version", "state", "data keys")
+    if records:
+        table.add_column("records")
+    for r in rows:
+        cells = [r["purpose"], r["region"], r["collection"], str(r["version"]), r["state"]]
+        cells.append(f"{r['data_keys']:,}")
+        if records:
+            cells.append(f"{r['records']:,}")
+        table.add_row(*cells)
+    stdout().print(table)
