@@ -88,3 +88,26 @@ def test_restore_refuses_a_corrupt_backup(vault: Vault, tmp_path: Path) -> None:
         restore(vault.config.database_url, tmp_path / "b")
     with pytest.raises(ConfigError, match="not empty"):
         backup(vault.config.database_url, tmp_path / "b")
+
+
+def test_a_restored_older_database_is_noticed(
+    vault: Vault, vault_dirs: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, keys = vault_dirs
+    (a, *_rest) = _people(vault)
+    vault.audit.checkpoint()
+    url = vault.config.database_url
+    backup(url, tmp_path / "b")
+    for _ in range(3):
+        vault.get("person", a, **KW)
+    vault.audit.checkpoint()
+    assert vault.audit.verify().ok
+    vault.close()
+    restore(url, tmp_path / "b")
+    with (
+        caplog.at_level("WARNING", logger="strongroom.vault"),
+        Vault.open(data, keys, PASSPHRASE) as again,
+    ):
+        assert any("older database was restored" in r.getMessage() for r in caplog.records)
+        report = again.audit.verify()
+        assert not report.ok and report.problems[-1].index == 3

@@ -62,6 +62,9 @@ from strongroom.store import (
 
 BUILTIN_COLLECTIONS = ("person", "incident")
 _log = logging.getLogger("strongroom.vault")
+#: in the data directory: the largest audit checkpoint this vault signed (outside the record
+#: database, so that restoring an older database is noticed)
+WATERMARK = "audit-watermark.json"
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,12 @@ class Vault:
             kengine.dispose()
             raise
         keystore = KeyStore(kengine)
-        return cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
+        vault = cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
+        vault.audit.watermark = data_dir / WATERMARK
+        behind = vault.audit.watermark_problem()
+        if behind is not None:
+            _log.warning("%s; run 'strongroom audit verify'", behind.what)
+        return vault
 
     def close(self) -> None:
         self._store.engine.dispose()

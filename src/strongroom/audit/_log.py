@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -58,6 +61,8 @@ from strongroom.audit._tables import (
 from strongroom.audit._tiles import Tile, TileHashReader, integrate
 from strongroom.errors import StoreError, ValidationError
 from strongroom.store._bulk import bulk_insert
+
+_log = logging.getLogger("strongroom.audit")
 
 SEAL_KEY: Final = "audit-seal"
 SIGNING_KEY: Final = "audit-checkpoint"
@@ -222,6 +227,9 @@ class AuditLog:
         self.origin = origin
         self.signer = NoteSigner(origin, signing_seed)
         self.verifier: NoteVerifier = self.signer.verifier
+        #: where the largest signed checkpoint is remembered outside the record database
+        #: (a restored older database then shows up: see :meth:`watermark_problem`)
+        self.watermark: Path | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         # entry bytes -> indexed columns, noted at append so that sequencing in this process
@@ -469,7 +477,41 @@ class AuditLog:
             if again is None or again[0] != size:
                 raise StoreError("the checkpoint could not be stored") from None
             return again[2]
+        self._remember(size, root)
         return note
+
+    def _remember(self, size: int, root: bytes) -> None:
+        """Keep the largest signed size (and its root) in the watermark file."""
+        if self.watermark is None or size <= self.watermark_size():
+            return
+        tmp = self.watermark.with_name(self.watermark.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps({"size": size, "root": b64(root)}) + "\n", encoding="utf-8")
+            tmp.chmod(0o600)
+            os.replace(tmp, self.watermark)
+        except OSError:
+            _log.warning("the audit watermark file could not be written")
+
+    def watermark_size(self) -> int:
+        if self.watermark is None:
+            return 0
+        try:
+            return int(json.loads(self.watermark.read_text(encoding="utf-8"))["size"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def watermark_problem(self) -> Problem | None:
+        """A record database older than the audit log this vault has signed: its log is
+        shorter than the largest checkpoint remembered outside it (a restored backup)."""
+        seen = self.watermark_size()
+        size = self.state()[0]
+        if seen > size:
+            return Problem(
+                size,
+                f"the record database's audit log has {size} entries but this vault signed a "
+                f"checkpoint of {seen}: an older database was restored (or the log truncated)",
+            )
+        return None
 
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
         with self.engine.connect() as conn:
@@ -648,6 +690,9 @@ class AuditLog:
                 break
         if first_bad is None and count == state_size and frontier.root() != state_root:
             problems.append(Problem(None, "the tree state's root does not match the entries"))
+        behind = self.watermark_problem()
+        if behind is not None:
+            problems.append(behind)
         return VerifyReport(count, len(checkpoints), problems)
 
 

@@ -88,6 +88,14 @@ def verify_receipt(
         raise _bad("a hash or the entry is not base64") from None
     if any(len(h) != 32 for h in proof):
         raise _bad("a proof hash is not 32 bytes")
+    _body, _sep, signatures = note.partition("\n\n")
+    for line in signatures.split("\n"):
+        if not line:
+            continue
+        try:  # stricter than a signed note needs: one receipt, one spelling
+            _b64(line.rsplit(" ", 1)[-1])
+        except (binascii.Error, ValueError):
+            raise _bad("a signature line is not canonical base64") from None
     try:
         checkpoint, opened = open_checkpoint(note, log, witnesses, origin=origin)
     except NoteError as exc:
