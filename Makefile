@@ -54,6 +54,7 @@ bench: deps $(STAMP)
 	$(BIN)/python bench/find.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/rekey.py
 	$(BIN)/python bench/audit.py
 
 clean:
