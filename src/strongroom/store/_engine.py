@@ -15,6 +15,11 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
+#: pooled connections per engine, and how many more a burst may open
+POOL_SIZE = 16
+POOL_OVERFLOW = 24
+
+
 def make_engine(url: str, *, secure_delete: bool = False) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, NORMAL sync, in-memory temp storage.
 
@@ -29,7 +34,9 @@ def make_engine(url: str, *, secure_delete: bool = False) -> sa.Engine:
             "not a database URL (expected sqlite:///PATH or postgresql://USER@HOST/DB)"
         ) from None
     if u.get_backend_name() == "sqlite":
-        engine = sa.create_engine(u)
+        # the API serves from a thread pool of 40: keep enough pooled connections that a
+        # busy server does not open and close one per request
+        engine = sa.create_engine(u, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,7 +56,9 @@ def make_engine(url: str, *, secure_delete: bool = False) -> sa.Engine:
             u = u.set(drivername="postgresql+psycopg")
         # no pool_pre_ping: it costs a round trip per checkout; a dead connection surfaces as
         # an error on use, which the caller maps to StoreError, and the pool drops it
-        return sa.create_engine(u, pool_recycle=3600)
+        return sa.create_engine(
+            u, pool_recycle=3600, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
     raise ConfigError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
 
 
