@@ -119,11 +119,14 @@ class VaultConfig:
     required_cosignatures: int = 0
     #: where the root key lives (``[kms]``; the local key file when absent)
     kms: KmsConfig = field(default_factory=KmsConfig)
+    #: the vault's name: its audit log's checkpoint origin. Fixed at ``init`` (from the first
+    #: root key's id) so that rotating the root key does not rename the log
+    name: str = ""
 
     @property
     def audit_origin(self) -> str:
         """The vault's name as its audit log's checkpoint origin."""
-        return f"strongroom.vault/{self.root_key_id}"
+        return self.name or f"strongroom.vault/{self.root_key_id}"
 
     @classmethod
     def default_for(cls, data_dir: Path, root_key_id: str) -> VaultConfig:
@@ -140,6 +143,8 @@ class VaultConfig:
             f"keystore_url = {q(self.keystore_url)}\n"
             f"root_key_id = {q(self.root_key_id)}\n"
         )
+        if self.name:
+            text += f"name = {q(self.name)}\n"
         if self.witnesses or self.required_cosignatures:
             text += (
                 "\n[audit]\n"
@@ -179,6 +184,7 @@ class VaultConfig:
                 tuple(witnesses),
                 required,
                 KmsConfig.from_table(doc["kms"]) if "kms" in doc else KmsConfig(),
+                str(doc.get("name", "")),
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc

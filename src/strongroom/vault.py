@@ -176,7 +176,9 @@ class Vault:
         try:
             upgrade(engines[0], RECORDS)
             upgrade(engines[1], KEYS)
-            config = VaultConfig(db_url, ks_url, root.key_id, kms=kms)
+            config = VaultConfig(
+                db_url, ks_url, root.key_id, kms=kms, name=f"strongroom.vault/{root.key_id}"
+            )
             config.write(data_dir)
             for path in [data_dir / "vault.toml", *data_dir.glob("*.db")]:
                 path.chmod(0o600)  # SQLite's -wal and -shm files copy the database's mode
