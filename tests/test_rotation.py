@@ -18,11 +18,19 @@ import pytest
 import sqlalchemy as sa
 
 from strongroom import Vault
-from strongroom.batch._rekey import rekey, retire, rotate, status
+from strongroom.batch._rekey import rekey, retire, rotate, rotate_root, status
+from strongroom.config import VaultConfig
 from strongroom.crypto import Keyring, sealed_key_id
 from strongroom.crypto._keystore import dek_table, kek_table
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2, LocalKeyFile, create_key_file
-from strongroom.errors import ConflictError, NotFoundError, OpenError
+from strongroom.errors import (
+    ConfigError,
+    ConflictError,
+    KeyringError,
+    NotFoundError,
+    OpenError,
+    PassphraseError,
+)
 from strongroom.schema._resident_id import resident_id_check_char as check
 from tests._world import PERSON, REGION, incident
 from tests.conftest import ACTOR, PASSPHRASE, PURPOSE
@@ -190,6 +198,115 @@ def test_root_rewrap_keeps_everything_readable(
     assert roots == {new_root.key_id}
 
 
+NEW_PASSPHRASE = "a new passphrase for the root key"
+
+
+def _everything_opens(v: Vault, refs: list[str], case: str) -> None:
+    v.keyring._deks.clear()
+    for n, ref in enumerate(refs):
+        assert v.get("person", ref, **KW).ref == ref
+        assert [
+            r.ref for r in v.find("person", {"resident_id": person(n)["resident_id"]}, **KW)
+        ] == [ref]
+    assert len(v.find("incident", {"case_ref": case}, **KW)) == 1
+
+
+def test_rotate_root_rewraps_every_kek_and_switches_the_config(
+    vault: Vault, vault_dirs: tuple[Path, Path]
+) -> None:
+    data, keys = vault_dirs
+    refs = [vault.put("person", person(n), **KW).ref for n in range(4)]
+    case = "A110105-2020-000009"
+    vault.put("incident", incident(refs[0], case), **KW)
+    rotate(vault, **KW)  # a previous data-key version too
+    origin = vault.config.audit_origin
+    sealed = vault.store.versions("person", vault._id(refs[0]))[-1].sealed
+    old_id = vault.config.root_key_id
+    asked: list[int] = []
+
+    def ask() -> str:
+        asked.append(1)
+        return NEW_PASSPHRASE
+
+    with pytest.raises(PassphraseError):  # the current passphrase is checked first
+        rotate_root(data, keys, "not the passphrase", ask, **KW)
+    assert not asked
+    with pytest.raises(PassphraseError, match="differ"):
+        rotate_root(data, keys, PASSPHRASE, lambda: PASSPHRASE, **KW)
+    done = rotate_root(data, keys, PASSPHRASE, ask, **KW)
+    assert done["from"] == old_id and done["to"] != old_id and done["keks"] >= 5
+    assert not done["resumed"] and asked == [1]
+    assert (keys / "root.key").exists()  # the old key file is kept for the operator
+    assert (keys / f"root-{done['to']}.key").stat().st_mode & 0o777 == 0o600
+    config = VaultConfig.read(data)
+    assert config.root_key_id == done["to"] and config.audit_origin == origin
+    with pytest.raises(PassphraseError):
+        Vault.open(data, keys, PASSPHRASE)
+    with Vault.open(data, keys, NEW_PASSPHRASE) as v:
+        _everything_opens(v, refs, case)
+        assert v.store.versions("person", v._id(refs[0]))[-1].sealed == sealed  # not rewritten
+        new = v.put("person", person(50), **KW).ref  # writes (and a new scope's keys) work
+        assert v.get("person", new, **KW).ref == new
+        rotate(v, **KW)
+        rekey(v, **FAST)
+        _everything_opens(v, refs, case)
+        assert v.audit.verify().ok
+        ops = [d for d in _admin_details(v) if d.get("op") == "rotate-root"]
+        assert ops == [{"op": "rotate-root", "from": old_id, "to": done["to"],
+                        "keks": done["keks"], "resumed": False}]  # fmt: skip
+        with v.engines()[1].connect() as conn:
+            roots = set(conn.execute(sa.select(kek_table.c.root_key_id)).scalars())
+        assert roots == {done["to"]}
+    # a second rotation: root-<id>.key files side by side, the newest one is used
+    again = rotate_root(data, keys, NEW_PASSPHRASE, lambda: PASSPHRASE + "!", **KW)
+    with Vault.open(data, keys, PASSPHRASE + "!") as v:
+        assert v.config.root_key_id == again["to"]
+        _everything_opens(v, refs, case)
+        assert v.audit.verify().ok
+
+
+def test_rotate_root_interrupted_after_the_rewrap_is_resumed(
+    vault: Vault, vault_dirs: tuple[Path, Path]
+) -> None:
+    """A crash between the key-store transaction and the vault.toml switch: the vault does
+    not open with either root until a second run switches the config."""
+    data, keys = vault_dirs
+    refs = [vault.put("person", person(n), **KW).ref for n in range(3)]
+    case = "A110105-2020-000003"
+    vault.put("incident", incident(refs[1], case), **KW)
+    # a run that died before its re-wrap committed left an unused key file: harmless
+    create_key_file(keys, "an abandoned passphrase", argon2=UNSAFE_FAST_ARGON2, rotated=True)
+    path = create_key_file(keys, NEW_PASSPHRASE, argon2=UNSAFE_FAST_ARGON2, rotated=True)
+    new_root = LocalKeyFile(keys, NEW_PASSPHRASE, key_id=path.stem.removeprefix("root-"))
+    assert vault.keyring.rewrap_root(new_root) >= 5  # ... then the process died
+    old_ring = Keyring(LocalKeyFile(keys, PASSPHRASE), vault.keyring._store)
+    with pytest.raises(KeyringError, match="another root key"):  # so Vault.open fails too
+        old_ring.service_key("x")
+    with pytest.raises(PassphraseError):  # the new root needs the new passphrase
+        rotate_root(data, keys, PASSPHRASE, lambda: "wrong passphrase", **KW)
+    done = rotate_root(data, keys, PASSPHRASE, lambda: NEW_PASSPHRASE, **KW)
+    assert done["resumed"] and done["keks"] == 0 and done["to"] == new_root.key_id
+    with Vault.open(data, keys, NEW_PASSPHRASE) as v:
+        _everything_opens(v, refs, case)
+        assert v.audit.verify().ok
+    # and once finished, running it again with the old passphrase is refused
+    with pytest.raises(PassphraseError):
+        rotate_root(data, keys, PASSPHRASE, lambda: "x" * 12, **KW)
+
+
+def test_rotate_root_refuses_a_pkcs11_vault(vault_dirs: tuple[Path, Path]) -> None:
+    data, keys = vault_dirs
+    data.mkdir()
+    text = (
+        'format = "strongroom-vault"\nversion = 1\ndatabase_url = "sqlite:///x"\n'
+        'keystore_url = "sqlite:///y"\nroot_key_id = "ab"\n\n[kms]\nprovider = "pkcs11"\n'
+        'module = "/m.so"\ntoken_label = "t"\nkey_label = "k"\npin_env = "PIN"\n'
+    )
+    (data / "vault.toml").write_text(text)
+    with pytest.raises(ConfigError, match="local key file only"):
+        rotate_root(data, keys, "", lambda: "y" * 12, **KW)
+
+
 # -- online: reads and writes during a rekey -------------------------------------------------
 def test_rekey_online_concurrent_reads_and_writes(
     vault: Vault, vault_dirs: tuple[Path, Path]
@@ -350,3 +467,43 @@ def test_cli_rotate_rekey_retire_status(vault: Vault, vault_dirs: tuple[Path, Pa
         ("data", 2, "active"),
     }
     assert [x["records"] for x in rows if x["purpose"] == "data" and x["version"] == 2] == [1]
+
+
+def test_cli_rotate_root(vault: Vault, vault_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from strongroom.cli import app
+
+    data, keys = vault_dirs
+    ref = vault.put("person", person(1), **KW).ref
+    new_file = tmp_path / "new-passphrase"
+    new_file.write_text(NEW_PASSPHRASE + "\n")
+    new_file.chmod(0o600)
+    base = ["--data", str(data), "--keys", str(keys), "--purpose", "ADMIN"]
+    env = {"STRONGROOM_PASSPHRASE": PASSPHRASE, "COLUMNS": "200"}
+    r = CliRunner().invoke(
+        app, [*base, "keys", "rotate-root", "--new-passphrase-file", str(new_file), "--json"],
+        env=env,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["old_key_file"] == "root.key" and out["new_key_file"] == f"root-{out['to']}.key"
+    r = CliRunner().invoke(app, [*base, "get", "person", ref], env=env)
+    assert r.exit_code == 4, r.output  # the old passphrase no longer opens the vault
+    env["STRONGROOM_PASSPHRASE"] = NEW_PASSPHRASE
+    r = CliRunner().invoke(app, [*base, "get", "person", ref], env=env)
+    assert r.exit_code == 0, r.output
+    # prompted: asked twice, hidden; the human output names the old key file to delete
+    env["STRONGROOM_PASSPHRASE"] = NEW_PASSPHRASE
+    third = "a third passphrase, long enough"
+    r = CliRunner().invoke(
+        app, [*base, "keys", "rotate-root"], env=env, input=f"{third}\n{third}\n"
+    )
+    assert r.exit_code == 0, r.output
+    assert f"root-{out['to']}.key" in r.output and "delete" in r.output
+    env["STRONGROOM_PASSPHRASE"] = third
+    assert CliRunner().invoke(app, [*base, "get", "person", ref], env=env).exit_code == 0
+    r = CliRunner().invoke(app, [*base, "audit", "verify"], env=env)
+    assert r.exit_code == 0, r.output

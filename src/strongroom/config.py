@@ -21,9 +21,10 @@ must not be inside the data directory.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,9 @@ class VaultConfig:
         return cls(f"sqlite:///{d / 'records.db'}", f"sqlite:///{d / 'keystore.db'}", root_key_id)
 
     def write(self, data_dir: Path) -> None:
+        (data_dir / CONFIG_NAME).write_text(self._text(), encoding="utf-8")
+
+    def _text(self) -> str:
         def q(s: str) -> str:
             return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -152,7 +156,34 @@ class VaultConfig:
                 f"required_cosignatures = {int(self.required_cosignatures)}\n"
             )
         text += self.kms.table()
-        (data_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def switch_root_key(cls, data_dir: Path, old: str, new: str) -> VaultConfig:
+        """Point ``vault.toml`` at root key ``new`` (a root rotation's last step), atomically:
+        the new file is written and flushed beside the old one, then renamed over it; every
+        other setting (``name`` included, so the audit log keeps its origin) is kept. Refused
+        unless the file still names ``old``; a no-op when it already names ``new``."""
+        config = cls.read(data_dir)
+        if config.root_key_id == new:
+            return config
+        if config.root_key_id != old:
+            raise ConfigError(f"{data_dir / CONFIG_NAME} names another root key than {old}")
+        config = replace(config, root_key_id=new, name=config.audit_origin)
+        path = data_dir / CONFIG_NAME
+        tmp = data_dir / (CONFIG_NAME + ".new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(config._text())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(data_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return config
 
     @classmethod
     def read(cls, data_dir: Path) -> VaultConfig:

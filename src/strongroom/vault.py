@@ -201,7 +201,7 @@ class Vault:
     ) -> Vault:
         check_layout(data_dir, keys_dir)
         config = VaultConfig.read(data_dir)
-        root = _root or open_root(config.kms, keys_dir, passphrase)
+        root = _root or open_root(config.kms, keys_dir, passphrase, config.root_key_id)
         if root.key_id != config.root_key_id:
             raise ConfigError("the root key in the keys directory is not this vault's root key")
         engine = make_engine(config.database_url)

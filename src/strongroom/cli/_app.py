@@ -146,12 +146,13 @@ app.command("serve", rich_help_panel=_VAULT)(_serve.serve)
 app.command("backup", rich_help_panel=_VAULT)(_keys.backup)
 app.command("restore", rich_help_panel=_VAULT)(_keys.restore)
 keys_app = typer.Typer(
-    help="Data-key rotation: rotate, rekey, retire, status.", no_args_is_help=True
+    help="Key rotation: rotate, rekey, retire, status, rotate-root.", no_args_is_help=True
 )
 keys_app.command("rotate")(_rotate.rotate)
 keys_app.command("rekey")(_rotate.rekey)
 keys_app.command("retire")(_rotate.retire)
 keys_app.command("status")(_rotate.status)
+keys_app.command("rotate-root")(_rotate.rotate_root)
 app.add_typer(keys_app, name="keys", rich_help_panel=_VAULT)
 
 app.command("get", rich_help_panel=_RECORDS)(_records.get)

@@ -1,10 +1,12 @@
-"""``strongroom keys rotate|rekey|retire|status``: data-key rotation (each call audited).
+"""``strongroom keys rotate|rekey|retire|status|rotate-root``: key rotation (each call
+audited).
 
 Thin over :mod:`strongroom.batch._rekey`; see docs/keys-and-sealing.md ("Rotation").
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,9 +23,11 @@ from rich.text import Text
 from strongroom.batch._rekey import rekey as rekey_job
 from strongroom.batch._rekey import retire as retire_version
 from strongroom.batch._rekey import rotate as rotate_keys
+from strongroom.batch._rekey import rotate_root as rotate_root_job
 from strongroom.batch._rekey import status as key_status
 from strongroom.cli._io import note, print_json, stderr, stdout
 from strongroom.cli._options import JsonFlag, settings_of
+from strongroom.cli._settings import read_passphrase_file
 
 RegionOpt = Annotated[
     str | None,
@@ -149,3 +153,44 @@ def status(
             cells.append(f"{r['records']:,}")
         table.add_row(*cells)
     stdout().print(table)
+
+
+def rotate_root(
+    ctx: typer.Context,
+    new_passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-passphrase-file",
+            metavar="FILE",
+            help="Read the new passphrase from the first line of FILE (default: ask twice).",
+        ),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Rotate the root key (local key file): write a new key file under a new passphrase,
+    re-wrap every KEK under it in one transaction (no record is rewritten), then switch
+    vault.toml to it. Interrupted, run it again with the same passphrases."""
+    s = settings_of(ctx)
+    actor, purpose = s.actor(), s.purpose(fallback="ADMIN")
+    current = s.passphrase()
+
+    def ask() -> str:
+        if new_passphrase_file is not None:
+            return read_passphrase_file(new_passphrase_file)
+        text: str = typer.prompt(
+            "New vault passphrase", hide_input=True, confirmation_prompt=True, err=True
+        )
+        return text
+
+    done = rotate_root_job(s.data, s.keys, current, ask, actor=actor, purpose=purpose)
+    if json_out:
+        print_json(done)
+        return
+    stdout().print(
+        Text(f"root key is now {done['to']} ({done['keks']} key-encryption keys re-wrapped)")
+    )
+    note(
+        f"the old key file {s.keys / done['old_key_file']} is kept and no longer opens this "
+        "vault's keys; delete it once no key-store backup still needs it. Restart running "
+        "servers with the new passphrase."
+    )

@@ -256,22 +256,21 @@ class Keyring:
         return self._store.retire_kek(kek_id)
 
     def rewrap_root(self, new_root: RootKeyProvider) -> int:
-        """Re-wrap every KEK still wrapped by this keyring's root under ``new_root`` (root
-        rotation; no data key or record changes). Idempotent: a KEK already wrapped by the
-        new root is skipped, so a crash half way is finished by calling it again. Retired
-        KEKs have no material left and are only relabelled. Returns the KEKs re-wrapped."""
-        old_id = self._root.key_id
-        done = 0
-        for row in self._store.keks():
-            if row.root_key_id != old_id:
-                continue
+        """Re-wrap every KEK (and the service key) still wrapped by this keyring's root under
+        ``new_root`` (root rotation; no data key or record changes), all or nothing in one
+        key-store transaction that keeps other writers out meanwhile. Idempotent: a KEK
+        already wrapped by the new root is skipped, so calling it again after a crash is
+        safe. Retired KEKs have no material left and are only relabelled. Returns the KEKs
+        re-wrapped."""
+        old_root = self._root
+
+        def rewrap(row: Any) -> bytes:
             if row.state == "retired" or not row.wrapped:
-                wrapped = b""
-            else:
-                material = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
-                wrapped = new_root.wrap(material, _KEK_AAD + row.key_id)
-            done += self._store.rewrap_kek(row.id, old_id, new_root.key_id, wrapped)
-        return done
+                return b""
+            material = old_root.unwrap(bytes(row.wrapped), _KEK_AAD + bytes(row.key_id))
+            return new_root.wrap(material, _KEK_AAD + bytes(row.key_id))
+
+        return self._store.rewrap_all_keks(old_root.key_id, new_root.key_id, rewrap)
 
     def _load_kek(self, row: Any) -> _Kek:
         if row.root_key_id != self._root.key_id:

@@ -16,7 +16,7 @@ Tables::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,6 +148,51 @@ class KeyStore:
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be written") from exc
         return bool(done.rowcount)
+
+    def root_key_ids(self) -> set[str]:
+        """The root keys that wrap some KEK (one, except half way through a root rotation
+        that was not all-or-nothing)."""
+        q = sa.select(kek_table.c.root_key_id).distinct()
+        try:
+            with self.engine.connect() as conn:
+                return {str(r) for r in conn.execute(q).scalars()}
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be read") from exc
+
+    def rewrap_all_keks(
+        self, old_root: str, new_root: str, rewrap: Callable[[sa.Row[Any]], bytes]
+    ) -> int:
+        """Root rotation, all or nothing: in one transaction that first locks the KEK table
+        against other writers, every KEK wrapped by ``old_root`` gets ``rewrap(row)`` as its
+        wrap and ``new_root`` as its root. Refused (nothing changed) if a KEK is wrapped by a
+        third root. Returns the KEKs changed (0 when a previous call already did it)."""
+        c = kek_table.c
+        try:
+            with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql("LOCK TABLE kek IN SHARE ROW EXCLUSIVE MODE")
+                else:  # SQLite: a write statement takes the database's write lock at once
+                    conn.exec_driver_sql("UPDATE kek SET state = state WHERE 0")
+                rows = list(conn.execute(sa.select(kek_table).order_by(c.id)))
+                others = {r.root_key_id for r in rows} - {old_root, new_root}
+                if others:
+                    raise KeyringError(
+                        "some key-encryption keys are wrapped by another root key "
+                        f"({', '.join(sorted(others))}); nothing was re-wrapped"
+                    )
+                done = 0
+                for row in rows:
+                    if row.root_key_id != old_root:
+                        continue
+                    conn.execute(
+                        kek_table.update()
+                        .where(c.id == row.id, c.root_key_id == old_root)
+                        .values(root_key_id=new_root, wrapped=rewrap(row))
+                    )
+                    done += 1
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return done
 
     def retire_kek(self, kek_id: int) -> bool:
         """Retire a KEK that no live data key uses: its material is dropped and its state

@@ -50,14 +50,17 @@ def _pkcs11_args(kms: KmsConfig) -> tuple[str, str | None, str, str]:
     return kms.module or "", kms.token_label, kms.key_label or "", read_pin(kms)
 
 
-def open_root(kms: KmsConfig, keys_dir: Path, passphrase: str) -> RootKeyProvider:
-    """The vault's root key: the key file in ``keys_dir`` (opened with ``passphrase``), or
-    the PKCS#11 key (``keys_dir`` and ``passphrase`` are then not used)."""
+def open_root(
+    kms: KmsConfig, keys_dir: Path, passphrase: str, key_id: str | None = None
+) -> RootKeyProvider:
+    """The vault's root key: the key file in ``keys_dir`` (opened with ``passphrase``;
+    ``key_id`` picks a rotated root's ``root-<key_id>.key``), or the PKCS#11 key
+    (``keys_dir`` and ``passphrase`` are then not used)."""
     if kms.provider == "pkcs11":
         module, token, label, pin = _pkcs11_args(kms)
         return Pkcs11Root(module, token, label, pin, slot=kms.slot)
     kms.check()
-    return LocalKeyFile(keys_dir, passphrase)
+    return LocalKeyFile(keys_dir, passphrase, key_id=key_id)
 
 
 def create_root(

@@ -1,6 +1,8 @@
 """The local KMS provider: a random root key in a passphrase-wrapped key file.
 
-Key file (JSON, UTF-8), ``<keys dir>/root.key``::
+Key file (JSON, UTF-8), ``<keys dir>/root.key`` for a vault's first root key and
+``<keys dir>/root-<key id>.key`` for one made by root rotation (``strongroom keys
+rotate-root``; opening prefers the file named by the vault's ``root_key_id``)::
 
     {"format": "strongroom-root-key", "version": 1,
      "key_id": "<32 hex>",
@@ -37,6 +39,7 @@ from strongroom.crypto.hazmat import (
 from strongroom.errors import ConfigError, KeyringError, PassphraseError
 
 KEY_FILE_NAME = "root.key"
+ROTATED_KEY_FILE = "root-{key_id}.key"
 _FORMAT = "strongroom-root-key"
 _ROOT_AAD = b"strongroom/root-key/v1\x00"
 _WRAP_AAD = b"strongroom/kms-local/v1\x00"
@@ -84,17 +87,46 @@ def _derive(passphrase: str, salt: bytes, p: Argon2Params) -> bytes:
     )
 
 
-def create_key_file(keys_dir: Path, passphrase: str, *, argon2: Argon2Params | None = None) -> Path:
-    """Create ``keys_dir`` (mode 700) with a new random root key wrapped under ``passphrase``."""
+def key_file_path(keys_dir: Path, key_id: str | None = None) -> Path:
+    """The key file of root key ``key_id``: ``root-<key_id>.key`` when there is one (a key
+    made by root rotation), else the default ``root.key``."""
+    if key_id is not None and all(c in "0123456789abcdef" for c in key_id):
+        rotated = keys_dir / ROTATED_KEY_FILE.format(key_id=key_id)
+        if rotated.exists():
+            return rotated
+    return keys_dir / KEY_FILE_NAME
+
+
+def key_file_params(path: Path) -> Argon2Params:
+    """The Argon2id cost a key file was written with."""
+    kdf = LocalKeyFile._load(path)["kdf"]
+    try:
+        return Argon2Params(int(kdf["time_cost"]), int(kdf["memory_cost"]), int(kdf["parallelism"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeyringError(f"{path} is not a valid Strongroom key file") from exc
+
+
+def create_key_file(
+    keys_dir: Path,
+    passphrase: str,
+    *,
+    argon2: Argon2Params | None = None,
+    rotated: bool = False,
+) -> Path:
+    """Create ``keys_dir`` (mode 700) with a new random root key wrapped under ``passphrase``.
+
+    The file is ``root.key``, or with ``rotated`` ``root-<key id>.key`` (a root rotation's new
+    key, next to the old one). It is flushed to disk (file and directory) before returning:
+    a root rotation re-wraps keys under it right after."""
     params = argon2 or Argon2Params()
     if len(passphrase) < 8:
         raise PassphraseError("the passphrase must be at least 8 characters")
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(keys_dir, 0o700)
-    path = keys_dir / KEY_FILE_NAME
+    key_id = random_bytes(16).hex()
+    path = keys_dir / (ROTATED_KEY_FILE.format(key_id=key_id) if rotated else KEY_FILE_NAME)
     if path.exists():
         raise KeyringError(f"{path} already exists; refusing to overwrite a root key")
-    key_id = random_bytes(16).hex()
     salt = random_bytes(16)
     nonce = random_bytes(AEAD_NONCE_BYTES)
     root = random_bytes(AEAD_KEY_BYTES)
@@ -118,17 +150,27 @@ def create_key_file(keys_dir: Path, passphrase: str, *, argon2: Argon2Params | N
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2)
         fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    dir_fd = os.open(keys_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     return path
 
 
 class LocalKeyFile:
-    """A root key opened from a passphrase-wrapped key file. The key stays in this object."""
+    """A root key opened from a passphrase-wrapped key file. The key stays in this object.
+
+    ``key_id`` (the vault's ``root_key_id``) picks ``root-<key_id>.key`` when it exists (a
+    rotated root), else ``root.key`` is opened."""
 
     __slots__ = ("_aead", "_key_id")
 
-    def __init__(self, keys_dir: Path, passphrase: str) -> None:
+    def __init__(self, keys_dir: Path, passphrase: str, *, key_id: str | None = None) -> None:
         check_private(keys_dir)
-        path = keys_dir / KEY_FILE_NAME
+        path = key_file_path(keys_dir, key_id)
         check_private(path)
         doc = self._load(path)
         try:
@@ -139,14 +181,14 @@ class LocalKeyFile:
             salt = base64.b64decode(kdf["salt"], validate=True)
             nonce = base64.b64decode(doc["nonce"], validate=True)
             wrapped = base64.b64decode(doc["wrapped"], validate=True)
-            key_id = str(doc["key_id"])
+            found_id = str(doc["key_id"])
         except (KeyError, TypeError, ValueError) as exc:
             raise KeyringError(f"{path} is not a valid Strongroom key file") from exc
         kek = aead_for(_derive(passphrase, salt, params))
-        root = aead_decrypt(kek, nonce, wrapped, _ROOT_AAD + key_id.encode())
+        root = aead_decrypt(kek, nonce, wrapped, _ROOT_AAD + found_id.encode())
         if root is None:
             raise PassphraseError(f"the passphrase does not open {path}")
-        self._key_id = key_id
+        self._key_id = found_id
         self._aead = aead_for(root)
 
     @staticmethod
