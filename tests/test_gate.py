@@ -10,30 +10,17 @@ from strongroom import Vault
 from strongroom.errors import NotFoundError, ValidationError
 from strongroom.gate import Ask, Gate
 from strongroom.policy import DeniedError, PolicyEngine, PolicyError, Principal
+from tests._world import CASE, incident
 from tests.conftest import ACTOR, PURPOSE
 from tests.test_vault import PERSON
 
-CASE = "A110105-2020-000001"
 KW: dict[str, Any] = {"actor": ACTOR, "purpose": PURPOSE}
-
-
-def _incident(person_ref: str, case_ref: str = CASE, region: str = "110000") -> dict[str, Any]:
-    return {
-        "received_at": "2020-01-02T03:04:05+08:00",
-        "channel": "call",
-        "category": "fraud",
-        "narrative": "报警人称被骗。",
-        "case_ref": case_ref,
-        "parties": [{"person": person_ref, "role": "victim"}],
-        "status": "open",
-        "region": region,
-    }
 
 
 @pytest.fixture
 def world(vault: Vault) -> tuple[Gate, str, str]:
     p = vault.put("person", PERSON, **KW)
-    i = vault.put("incident", _incident(p.ref), **KW)
+    i = vault.put("incident", incident(p.ref), **KW)
     return Gate(vault), p.ref, i.ref
 
 
@@ -131,7 +118,7 @@ def test_writes_are_decided_before_anything_is_written(world: tuple[Gate, str, s
     with pytest.raises(DeniedError):
         gate.delete(Ask(who("investigator", cases=(CASE,)), "CASE", CASE), "incident", iref)
     assert gate.vault.counts() == before
-    made = gate.create(Ask(who("call_taker"), "CALL"), "incident", _incident(pref, "C-2"))
+    made = gate.create(Ask(who("call_taker"), "CALL"), "incident", incident(pref, "C-2"))
     assert made.fields == {} and not made.decision.allowed  # may create, may not read C-2
     sup = who("supervisor", cases=(CASE,))
     gate.delete(Ask(sup, "CASE", CASE), "incident", iref)
@@ -160,7 +147,7 @@ def test_break_glass_is_marked(world: tuple[Gate, str, str]) -> None:
 def test_pages_and_bad_cursors(world: tuple[Gate, str, str]) -> None:
     gate, pref, _ = world
     for _ in range(3):
-        gate.vault.put("incident", _incident(pref), **KW)
+        gate.vault.put("incident", incident(pref), **KW)
     inv = Ask(who("investigator", cases=(CASE,)), "CASE", CASE)
     seen: list[str] = []
     cursor = None

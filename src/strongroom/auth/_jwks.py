@@ -52,7 +52,7 @@ def check_jwks_source(source: str | Path) -> str | Path:
         parts = urlsplit(source)
         if not parts.hostname:
             raise ConfigError("jwks_source: the URL has no host")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ConfigError(
                 "jwks_source: plain http is allowed only to a loopback host; use https"
             )
@@ -63,7 +63,8 @@ def check_jwks_source(source: str | Path) -> str | Path:
     return path
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP address (plain HTTP is allowed only to those)."""
     if host == "localhost":
         return True
     try:

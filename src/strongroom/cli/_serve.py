@@ -10,7 +10,6 @@ Before it binds anything it refuses to start when
 
 from __future__ import annotations
 
-import ipaddress
 import stat
 import tomllib
 from pathlib import Path
@@ -20,21 +19,13 @@ import typer
 
 from strongroom.api import build_service, create_app
 from strongroom.auth import OidcVerifier, PrincipalStore
+from strongroom.auth._jwks import is_loopback
 from strongroom.cli._io import note, stdout
 from strongroom.cli._options import settings_of
 from strongroom.errors import ConfigError
 from strongroom.vault import Vault
 
 DEFAULT_PORT = 8443
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _mode(path: Path) -> int:
