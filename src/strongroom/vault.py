@@ -225,7 +225,12 @@ class Vault:
             kengine.dispose()
             raise
         keystore = KeyStore(kengine)
-        vault = cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
+        try:  # the keyring unwraps service keys here: on any failure, close the engines
+            vault = cls(config, Keyring(root, keystore), RecordStore(engine), keystore)
+        except BaseException:
+            engine.dispose()
+            kengine.dispose()
+            raise
         vault.audit.watermark = data_dir / WATERMARK
         behind = vault.audit.watermark_problem()
         if behind is not None:
