@@ -24,9 +24,14 @@ from strongroom.crypto.kms import Pkcs11Root, create_pkcs11_key, open_root, read
 from strongroom.errors import ConfigError, KeyringError
 from tests._softhsm import SoftHSM
 
-# the sealing and import tests of the local key file, collected here again with the
+# the sealing, import and rotation tests of the local key file, collected here again with the
 # ``vault`` fixture below: the same assertions, the root key in the token
 from tests.test_import import test_parallel_workers_give_the_same_result  # noqa: F401
+from tests.test_rotation import (  # noqa: F401
+    test_erase_after_rekey_destroys_the_key_every_version_names,
+    test_rekey_moves_everything_then_retire,
+    test_rotate_new_writes_use_the_new_version_and_old_reads_work,
+)
 from tests.test_vault import (  # noqa: F401
     test_ciphertext_moved_between_rows_does_not_open,
     test_delete_drops_from_indexes,
