@@ -106,3 +106,48 @@ def test_text_blocks_find_what_line_by_line_finds(corpus: Path) -> None:
         for f in scanner.scan(Chunk(line, Location(str(path), n, 1), (), n))
     ]
     assert len(blocks) > 200 and blocks == lines
+
+
+@pytest.mark.parametrize(
+    "ending", [b"\n", b"\r\n", b"\r", b""], ids=["lf", "crlf", "cr", "no-final-newline"]
+)
+def test_text_bytes_blocks_find_what_decoded_lines_find(
+    tmp_path: Path, ending: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom.scan._detect import Scanner
+    from strongroom.scan._model import Chunk, Location
+    from strongroom.scan._targets import read_target
+
+    monkeypatch.setattr("strongroom.scan._targets._BLOCK", 4096)
+    wide = "".join(chr(0xFF10 + int(d)) for d in "13812345678")  # full-width digits
+    # the first block has full-width digits (its text is folded and scanned), the others not
+    lines = [f"全角 {wide} and +86 138 1234 5678"] + [
+        "身份证 11010519491231002X 手机 13812345678",
+        "trace 0f3a9c order 202401011234567890 epoch 1706745600000",
+        "",
+        "bad \udcff utf-8 then 13912345678 and name: 张三",
+        "mail a.b@example.com card 6222021234567890126",
+    ] * 300
+    data = b"\n".join(line.encode("utf-8", "surrogateescape") for line in lines) + b"\n"
+    data = data.replace(b"\n", ending) if ending else data[:-1]
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    scanner = Scanner(digest_key=KEY)
+    rows = list(read_target(path))
+    assert all(len(r) == 1 and r[0].lines for r in rows)
+    with_bytes = [r[0].data is not None for r in rows]
+    if ending in (b"\r", b"\r\n"):
+        assert not any(with_bytes)
+    else:
+        assert len(rows) > 10 and with_bytes[1:] == [True] * (len(rows) - 1)
+    blocks = [f for row in rows for f in scanner.scan_row(row)]
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    one_by_one = [
+        f
+        for n, line in enumerate(text.split("\n"), start=1)
+        for f in scanner.scan(Chunk(line, Location(str(path), n, 1), (), n))
+    ]
+    assert len(blocks) > 1000 and blocks == one_by_one
+    units = list(plan([path], chunk_bytes=4096))
+    assert len(units) > 10 or ending == b"\r"  # ranges are cut after a line feed only
+    assert _findings(units, 1) == _findings([Unit(str(path))], 1)

@@ -507,7 +507,12 @@ class Scanner:
         """A block of independent lines: one prefilter pass over the block, then each line
         that holds a trigger is scanned as a row of its own (the same findings as scanning
         every line, without a Python call per line)."""
-        text, loc = block.text, block.location
+        text, loc, data = block.text, block.location, block.data
+        if data is not None:
+            found = self._prefilter.scan_bytes(data)
+            if found is not None:  # no full-width characters: the bytes' triggers are all
+                self._scan_line_bytes(block, data, found, collect, emit, report)
+                return
         starts = sorted({text.rfind("\n", 0, s) + 1 for _, s, _ in self._prefilter.triggers(text)})
         line, pos = loc.line or 1, 0
         for start in starts:
@@ -515,6 +520,29 @@ class Scanner:
             pos = start
             end = text.find("\n", start)
             piece = text[start : len(text) if end < 0 else end].rstrip("\r")
+            if piece.strip():
+                one = Chunk(piece, Location(loc.target, line, 1, loc.row_key), block.context, line)
+                self._row((one,), collect, emit, report)
+
+    def _scan_line_bytes(
+        self,
+        block: Chunk,
+        data: bytes,
+        found: list[tuple[int, int, int]],
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
+        """:meth:`_scan_lines` over the UTF-8 bytes of a block without carriage returns, given
+        the prefilter's byte spans: only the lines that hold a trigger are decoded."""
+        loc = block.location
+        starts = sorted({data.rfind(b"\n", 0, s) + 1 for _, s, _ in found})
+        line, pos = loc.line or 1, 0
+        for start in starts:
+            line += data.count(b"\n", pos, start)
+            pos = start
+            end = data.find(b"\n", start)
+            piece = data[start : len(data) if end < 0 else end].decode("utf-8", "replace")
             if piece.strip():
                 one = Chunk(piece, Location(loc.target, line, 1, loc.row_key), block.context, line)
                 self._row((one,), collect, emit, report)

@@ -45,6 +45,9 @@ class Chunk:
     #: a block of delimited lines without quotes (CSV/TSV): ``context`` is the header, each
     #: line a record whose cells are split on this delimiter (cell i at column i + 1)
     delimiter: str | None = None
+    #: a ``lines`` block read from a file: ``text`` as its UTF-8 bytes (no carriage returns),
+    #: which the scanner prefilters as they are, decoding only the lines with a trigger
+    data: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

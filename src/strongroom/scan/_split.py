@@ -37,7 +37,7 @@ from strongroom.scan._targets import (
     _cols,
     _delimited_blocks,
     _jsonl_rows,
-    _line_blocks,
+    _lines,
     _sql_rows,
     _text_stream,
     read_target,
@@ -158,6 +158,9 @@ class _Range(io.RawIOBase):
 
 def _range_rows(unit: Unit, raw: IO[bytes]) -> Iterator[Row]:
     name, lower = unit.path, unit.path.lower()
+    if not lower.endswith((".csv", ".tsv", ".jsonl", ".ndjson", ".sql")):
+        yield from _lines(name, raw)
+        return
     with _text_stream(raw) as text:
         if lower.endswith((".csv", ".tsv")):
             delimiter = "\t" if lower.endswith(".tsv") else ","
@@ -167,10 +170,8 @@ def _range_rows(unit: Unit, raw: IO[bytes]) -> Iterator[Row]:
             yield from _delimited_blocks(name, text, delimiter, [h.strip() for h in header or []])
         elif lower.endswith((".jsonl", ".ndjson")):
             yield from _jsonl_rows(name, text)
-        elif lower.endswith(".sql"):
-            yield from _sql_rows(name, text, list(unit.copy_cols) if unit.copy_cols else None)
         else:
-            yield from _line_blocks(name, text)
+            yield from _sql_rows(name, text, list(unit.copy_cols) if unit.copy_cols else None)
 
 
 def read_unit(unit: Unit, lines: list[int] | None = None) -> Iterator[Row]:

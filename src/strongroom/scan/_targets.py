@@ -52,6 +52,8 @@ _PARQUET_MAGIC = b"PAR1"
 _PARQUET_BATCH = 8192
 _INSERT = re.compile(r"INSERT\s+INTO\s+[`\"\[]?[\w.]+[`\"\]]?\s*\(([^)]*)\)\s*VALUES", re.I)
 _COPY = re.compile(r"COPY\s+[\w.\"]+\s*\(([^)]*)\)\s+FROM\s+stdin", re.I)
+#: a line as a text stream with ``newline=""`` reads it (ends kept)
+_TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _SQL_VALUE = re.compile(r"'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)|NULL", re.I)
 
 
@@ -70,21 +72,33 @@ def _cols(spec: str) -> list[str]:
 
 
 def _lines(name: str, raw: IO[bytes]) -> Iterator[Row]:
-    with _text_stream(raw) as text:
-        yield from _line_blocks(name, text)
+    """Blocks of about :data:`_BLOCK` bytes of whole lines, as ``lines`` chunks: the scanner
+    prefilters a block at once and reads only the lines that hold a candidate.
 
-
-def _line_blocks(name: str, text: io.TextIOWrapper) -> Iterator[Row]:
-    """Blocks of about :data:`_BLOCK` characters of whole lines, as ``lines`` chunks: the
-    scanner prefilters a block at once and reads only the lines that hold a candidate."""
+    Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (as a text stream with ``newline=""``
+    reads them) and lose their line ends. A block without carriage returns also carries its
+    bytes (:attr:`Chunk.data`), so the scanner need not encode it again."""
     n = 1
     while True:
-        lines = text.readlines(_BLOCK)
-        if not lines:
+        data = raw.read(_BLOCK)
+        if not data:
             return
-        block = "\n".join(line.rstrip("\r\n") for line in lines)
-        yield [Chunk(block, Location(name, n, 1), (), n, lines=True)]
-        n += len(lines)
+        if not data.endswith(b"\n"):
+            data += raw.readline()
+        text = data.decode("utf-8", "replace")
+        if b"\r" in data:
+            lines = _TEXT_LINE.findall(text)
+            block = "\n".join(line.rstrip("\r\n") for line in lines)
+            yield [Chunk(block, Location(name, n, 1), (), n, lines=True)]
+            n += len(lines)
+            continue
+        count = data.count(b"\n")
+        if data.endswith(b"\n"):
+            data, text = data[:-1], text[:-1]
+        else:
+            count += 1
+        yield [Chunk(text, Location(name, n, 1), (), n, lines=True, data=data)]
+        n += count
 
 
 def _delimited(name: str, raw: IO[bytes], delimiter: str, blocks: bool) -> Iterator[Row]:
