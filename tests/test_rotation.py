@@ -365,8 +365,11 @@ from pathlib import Path
 from strongroom import Vault
 from strongroom.batch._rekey import rekey
 from tests.conftest import ACTOR, PASSPHRASE, PURPOSE
+def said(done, total):  # one line per committed batch: the parent kills after k of them
+    print("batch", done, total, flush=True)
 with Vault.open(Path(sys.argv[1]), Path(sys.argv[2]), PASSPHRASE) as v:
-    s = rekey(v, actor=ACTOR, purpose=PURPOSE, batch_size=int(sys.argv[3]), _settle=0.0)
+    s = rekey(v, actor=ACTOR, purpose=PURPOSE, batch_size=int(sys.argv[3]), _settle=0.0,
+              advance=said if len(sys.argv) > 4 else None)
     print(s.keys)
 """
 
@@ -393,20 +396,29 @@ def test_rekey_killed_at_random_points_resumes_to_completion(
     kills = 0
     for _ in range(10):
         st = _status(vault)
-        if not any(st[v]["data_keys"] for v in st if v != max(st)):
-            rotate(vault, **KW)  # the last run finished: give the next one work again
+        if sum(st[v]["data_keys"] for v in st if v != max(st)) < 20 * 500:
+            rotate(vault, **KW)  # little work left: give the next run a full vault again
         proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(data), str(keys), "500"],
+            [sys.executable, "-c", _CHILD, str(data), str(keys), "500", "progress"],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        time.sleep(rng.uniform(0.8, 2.5))  # opening the vault takes about 0.7 s
+        # kill after a random number of committed batches (fewer than remain), at a random
+        # moment of the next one: always mid-run, whatever the machine's speed
+        batches = rng.randint(1, 15)
+        assert proc.stdout is not None
+        seen = 0
+        while seen < batches and proc.stdout.readline().startswith("batch"):
+            seen += 1
+        time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
+        proc.stdout.close()
         proc.wait(timeout=60)
-    assert kills >= 5
+    assert kills == 10
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(data), str(keys), "2000"],
         env=env,
