@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 
-from strongroom.api import build_service, create_app
 from strongroom.auth import OidcVerifier, PrincipalStore
 from strongroom.auth._jwks import is_loopback
 from strongroom.cli._io import note, stdout
@@ -122,6 +121,8 @@ def run_server(
     oidc: OidcVerifier | None = None,
 ) -> None:
     import uvicorn
+
+    from strongroom.api import build_service, create_app  # FastAPI: only when serving
 
     app = create_app(build_service(vault, oidc=oidc))
     scheme = "https" if tls_cert else "http"

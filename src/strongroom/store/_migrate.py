@@ -1,15 +1,19 @@
-"""Alembic migrations for the record database and the key store (two branches)."""
+"""Alembic migrations for the record database and the key store (two branches).
+
+Alembic is imported when a migration state is read or changed, not with this module: every
+command line run imports the store, and Alembic costs ~150 ms to import.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from strongroom.errors import StoreError
 
@@ -19,6 +23,8 @@ _VERSION_TABLE = {RECORDS: "alembic_version", KEYS: "strongroom_keys_version"}
 
 
 def _config(branch: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option(
         "script_location", str(resources.files("strongroom.store").joinpath("migrations"))
@@ -29,6 +35,8 @@ def _config(branch: str) -> Config:
 
 def upgrade(engine: sa.Engine, branch: str) -> None:
     """Bring ``branch`` (``records`` or ``keys``) of the database at ``engine`` to head."""
+    from alembic import command
+
     cfg = _config(branch)
     try:
         with engine.begin() as conn:
@@ -40,6 +48,8 @@ def upgrade(engine: sa.Engine, branch: str) -> None:
 
 def revision_of(engine: sa.Engine, branch: str) -> tuple[str, ...]:
     """The database's current revisions of ``branch`` (empty: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"version_table": _VERSION_TABLE[branch]})
@@ -50,6 +60,9 @@ def revision_of(engine: sa.Engine, branch: str) -> tuple[str, ...]:
 
 def is_current(engine: sa.Engine, branch: str) -> bool:
     """True when the database is at the branch's head revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config(branch))
     head = script.get_revision(f"{branch}@head")
     try:
