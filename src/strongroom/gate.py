@@ -42,7 +42,7 @@ from typing import Any, Final
 from strongroom._access import Actor, Purpose
 from strongroom._ids import id_of, ref_of
 from strongroom.audit._entry import SUBJECT_KEY, Entry, subject_of
-from strongroom.errors import NotFoundError, ValidationError
+from strongroom.errors import ValidationError
 from strongroom.policy import (
     AccessRequest,
     Decision,
@@ -124,11 +124,7 @@ class Page:
 def subject_token(key: bytes, resident_id: str) -> bytes:
     """The citizen-binding token of a resident ID (normalised first; raises
     :class:`ValidationError` naming ``resident_id`` when it is not one)."""
-    return _subject(key, parse_resident_id(resident_id).number)
-
-
-def _subject(key: bytes, number: str) -> bytes:
-    return subject_of(key, number)
+    return subject_of(key, parse_resident_id(resident_id).number)
 
 
 def _cursor_in(cursor: str | None) -> bytes | None:
@@ -226,7 +222,7 @@ class Gate:
         elif collection == "person":
             rid = fields.get("resident_id")
             if rid:
-                subject = _subject(self._subject_key, str(rid)).hex()
+                subject = self.vault.subject(str(rid)).hex()
             if ask.case_ref and ref in self._case_parties(region, ask.case_ref):
                 case_refs.add(ask.case_ref)
         return RecordFacts(
@@ -337,11 +333,7 @@ class Gate:
         )
 
     def _current(self, collection: str, ref: str) -> RecordView:
-        coll = self._collection(collection)
-        rows = self.vault.store.current(coll.name, [id_of_ref(ref)])
-        if not rows:
-            raise NotFoundError(f"no current {coll.name} record {ref}")
-        return self.vault.open_row(rows[0])
+        return self.vault.current(collection, ref)
 
     # -- reads -------------------------------------------------------------------------
     def get(self, ask: Ask, collection: str, ref: str) -> Released:
@@ -385,7 +377,7 @@ class Gate:
         check_limit(limit)
         after = _cursor_in(cursor)
         coll = self._collection(collection)
-        spec = self._spec_for(coll, criteria)
+        spec = self.vault.index_spec(coll, criteria)
         try:
             decision = authorize(
                 self.policy,
@@ -409,17 +401,6 @@ class Gate:
             )
         )
         return page
-
-    def _spec_for(self, coll: Collection, criteria: Mapping[str, str]) -> IndexSpec:
-        aliases = {"phone": "phones", "person": "parties.person"}
-        wanted = {aliases.get(k, k) for k in criteria}
-        for spec in coll.spec.indexes:
-            if set(spec.fields) == wanted:
-                return spec
-        searchable = ", ".join("+".join(ix.fields) for ix in coll.spec.indexes)
-        raise ValidationError.single(
-            "criteria", f"no index covers that combination (searchable: {searchable})"
-        )
 
     def _page(
         self,

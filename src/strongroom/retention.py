@@ -210,7 +210,7 @@ def run_retention(
     still_used: set[bytes] = set()
     after: bytes | None = None
     while True:
-        rows = vault.store.scan(coll.name, after, BATCH)
+        rows = vault.stored(coll.name, after, BATCH)
         if not rows:
             break
         after = bytes(rows[-1].id)
@@ -249,13 +249,7 @@ def run_retention(
                 refs=[ref_of(i) for i in doomed],
                 detail={"op": "retention-purge", "count": len(doomed)},
             )
-            try:
-                with vault.store.begin() as conn:
-                    for record_id in doomed:
-                        vault.store.delete_record(conn, coll.name, record_id)
-                    vault.audit.append(entry, conn)
-            except SQLAlchemyError as exc:
-                raise StoreError("the retention purge could not be written") from exc
+            vault.purge(coll.name, doomed, entry)
         report.purged += len(doomed)
         if progress is not None:
             progress(report.scanned)

@@ -62,6 +62,8 @@ from strongroom.store import (
 
 BUILTIN_COLLECTIONS = ("person", "incident")
 _log = logging.getLogger("strongroom.vault")
+#: search-criteria names accepted for index field paths
+_ALIASES = {"phone": "phones", "person": "parties.person"}
 #: in the data directory: the largest audit checkpoint this vault signed (outside the record
 #: database, so that restoring an older database is noticed)
 WATERMARK = "audit-watermark.json"
@@ -394,6 +396,11 @@ class Vault:
                 raise StoreError("the record could not be written") from exc
             raise
 
+    def current(self, collection: str, ref: str) -> RecordView:
+        """The current version of a record, opened, without an audit entry: for callers that
+        decide on it and write their own entry before releasing anything (the Gate)."""
+        return self.open_row(self._current_row(self.collection(collection), ref))
+
     def _current_row(self, coll: Collection, ref: str) -> Any:
         rows = self._store.current(coll.name, [self._id(ref)])
         if not rows:
@@ -605,6 +612,24 @@ class Vault:
             raise StoreError("the record could not be erased") from exc
         self._keyring.destroy_key(key_id)
 
+    def stored(self, collection: str, after: bytes | None, limit: int) -> list[Any]:
+        """Every stored version (still sealed) of up to ``limit`` records of ``collection``
+        with ids after ``after``, in (id, version) order: for bulk jobs that open what they
+        need with :meth:`open_row` (retention)."""
+        return self._store.scan(self.collection(collection).name, after, limit)
+
+    def purge(self, collection: str, record_ids: Sequence[bytes], entry: Entry) -> None:
+        """Delete every version and index entry of ``record_ids`` with ``entry``, in one
+        transaction (retention; the keys are the caller's business)."""
+        coll = self.collection(collection)
+        try:
+            with self._store.begin() as conn:
+                for record_id in record_ids:
+                    self._store.delete_record(conn, coll.name, record_id)
+                self.audit.append(entry, conn)
+        except SQLAlchemyError as exc:
+            raise StoreError("the records could not be purged") from exc
+
     def prepare_tokens(
         self, coll: Collection, rec: Record, record_id: bytes
     ) -> list[tuple[int, bytes]]:
@@ -675,31 +700,37 @@ class Vault:
         self._id(person_ref)
         return self.find("incident", {"parties.person": person_ref}, actor=actor, purpose=purpose)
 
-    def _match_index(
-        self, coll: Collection, criteria: Mapping[str, str]
-    ) -> tuple[IndexSpec, list[str]]:
+    def index_spec(self, coll: Collection, criteria: Mapping[str, str]) -> IndexSpec:
+        """The blind index whose fields are exactly ``criteria``'s keys (``phone`` and
+        ``person`` are accepted for ``phones`` and ``parties.person``)."""
         if not criteria:
             raise ValidationError.single("criteria", "give at least one field to search by")
-        aliases = {"phone": "phones", "person": "parties.person"}
-        crit = {aliases.get(k, k): v for k, v in criteria.items()}
+        wanted = {_ALIASES.get(k, k) for k in criteria}
         for spec in coll.spec.indexes:
-            if set(spec.fields) == set(crit):
-                normalised: dict[str, Any] = {}
-                errors: list[FieldError] = []
-                for path in spec.fields:
-                    try:
-                        normalised[path] = self._normalise_path(coll, path, crit[path])
-                    except ValidationError as exc:
-                        errors.extend(exc.errors)
-                if errors:
-                    raise ValidationError(errors)
-                if len(spec.fields) == 1:
-                    return spec, [normalised[spec.fields[0]]]
-                return spec, ["\x1f".join(normalised[p] for p in spec.fields)]
+            if set(spec.fields) == wanted:
+                return spec
         searchable = ", ".join("+".join(ix.fields) for ix in coll.spec.indexes)
         raise ValidationError.single(
             "criteria", f"no index covers that combination (searchable: {searchable})"
         )
+
+    def _match_index(
+        self, coll: Collection, criteria: Mapping[str, str]
+    ) -> tuple[IndexSpec, list[str]]:
+        spec = self.index_spec(coll, criteria)
+        crit = {_ALIASES.get(k, k): v for k, v in criteria.items()}
+        normalised: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for path in spec.fields:
+            try:
+                normalised[path] = self._normalise_path(coll, path, crit[path])
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        if len(spec.fields) == 1:
+            return spec, [normalised[spec.fields[0]]]
+        return spec, ["\x1f".join(normalised[p] for p in spec.fields)]
 
     def _normalise_path(self, coll: Collection, path: str, value: Any) -> str:
         from strongroom.schema import FIELD_TYPES
