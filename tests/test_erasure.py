@@ -111,3 +111,19 @@ def test_a_restored_older_database_is_noticed(
         assert any("older database was restored" in r.getMessage() for r in caplog.records)
         report = again.audit.verify()
         assert not report.ok and report.problems[-1].index == 3
+
+
+def test_the_legal_basis_is_sealed_in_the_audit_entry(vault: Vault) -> None:
+    (a, *_rest) = _people(vault)
+    basis = "court order for 王小明, file 2026-17"
+    vault.erase(a, legal_basis=basis, **KW)
+    vault.audit.sequence()
+    raw = b"".join(x.entry for x in vault.audit.entries())
+    assert "王小明".encode() not in raw and b"2026-17" not in raw
+    import base64
+
+    from strongroom.audit._entry import open_justification
+
+    doc = list(vault.audit.entries())[-1].json()
+    sealed = base64.b64decode(doc["justification"])
+    assert open_justification(vault.audit.seal_key, sealed) == basis

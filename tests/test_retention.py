@@ -42,7 +42,7 @@ def test_retention_purges_expired_keeps_held_and_destroys_empty_month_keys(
     lone_fraud = _incident(vault, p, "2016-01-05T10:00:00+08:00", "fraud", "C-LONE")
     recent = _incident(vault, p, "2024-05-05T10:00:00+08:00", "fraud", "C-NEW")
     vault.update("incident", lone_fraud, {"status": "closed"}, **KW)  # two versions
-    holds = Holds(vault.store.engine)
+    holds = Holds.of(vault)
     hold = holds.add("case", "C-HELD", "litigation pending", NOW)
 
     dry = run_retention(vault, policy=RULES, now=NOW, dry_run=True, **KW)
@@ -93,5 +93,14 @@ def test_bad_rules_and_holds_are_refused(vault: Vault) -> None:
     with pytest.raises(ConfigError, match="years"):
         RetentionPolicy.from_dict({"rule": [{"collection": "incident", "categories": ["*"]}]})
     with pytest.raises(ValidationError, match="reason"):
-        Holds(vault.store.engine).add("case", "C-1", "", NOW)
+        Holds.of(vault).add("case", "C-1", "", NOW)
     assert RetentionPolicy.load().years_for("incident", "robbery") == 30
+
+
+def test_hold_reasons_are_sealed(vault: Vault) -> None:
+    reason = "王小明 v. the city: litigation pending"
+    hold = Holds.of(vault).add("case", "C-9", reason, NOW)
+    assert Holds.of(vault).list()[0].reason == reason and hold.reason == reason
+    with vault.store.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT reason FROM legal_holds")).scalar_one()
+    assert "王小明" not in raw and "litigation" not in raw

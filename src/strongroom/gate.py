@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -561,13 +562,11 @@ class Gate:
             actor=ask.actor(),
             purpose=self._vault_purpose(ask, purpose),
             legal_basis=legal_basis,
-            audit=lambda refs: self.entry(
-                ask,
-                "admin",
-                "person",
-                purpose=purpose,
-                refs=refs,
-                detail={"op": "erase", "legal_basis": legal_basis.strip()[:200]},
+            audit=lambda refs: dataclasses.replace(
+                self.entry(
+                    ask, "admin", "person", purpose=purpose, refs=refs, detail={"op": "erase"}
+                ),
+                justification=legal_basis.strip()[:200],  # free text: sealed in the entry
             ),
         )
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom._access import Actor, Purpose, check_call
 from strongroom._ids import ref_of
+from strongroom.audit._entry import open_justification, seal_justification
 from strongroom.crypto import sealed_key_id
 from strongroom.errors import ConfigError, NotFoundError, StoreError, ValidationError
 from strongroom.policy import shipped_policy_dir
@@ -38,7 +40,7 @@ legal_holds = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("kind", sa.String(8), nullable=False),  # record | case
     sa.Column("target", sa.String(64), nullable=False),
-    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("reason", sa.String(512), nullable=False),  # sealed: base64(nonce ‖ AES-GCM)
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("released_at", sa.BigInteger, nullable=True),
 )
@@ -118,10 +120,16 @@ class Hold:
 
 
 class Holds:
-    """Legal holds in the record database."""
+    """Legal holds in the record database. A hold's reason is free text that may name
+    people, so it is stored sealed with the audit log's sealing key (``seal_key``)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, seal_key: bytes) -> None:
         self.engine = engine
+        self._key = seal_key
+
+    @classmethod
+    def of(cls, vault: Vault) -> Holds:
+        return cls(vault.store.engine, vault.audit.seal_key)
 
     def add(self, kind: str, target: str, reason: str, when: datetime) -> Hold:
         if kind not in ("record", "case"):
@@ -138,7 +146,9 @@ class Holds:
                         id=hold.id,
                         kind=kind,
                         target=hold.target,
-                        reason=hold.reason,
+                        reason=base64.b64encode(seal_justification(self._key, hold.reason)).decode(
+                            "ascii"
+                        ),
                         created_at=hold.created_at,
                         released_at=None,
                     )
@@ -164,7 +174,14 @@ class Holds:
             q = q.where(legal_holds.c.released_at.is_(None))
         with self.engine.connect() as conn:
             return [
-                Hold(r.id, r.kind, r.target, r.reason, int(r.created_at), r.released_at)
+                Hold(
+                    r.id,
+                    r.kind,
+                    r.target,
+                    open_justification(self._key, base64.b64decode(r.reason)),
+                    int(r.created_at),
+                    r.released_at,
+                )
                 for r in conn.execute(q)
             ]
 
@@ -203,7 +220,7 @@ def run_retention(
     check_call(actor, purpose)
     rules = policy or RetentionPolicy.load()
     at = now or datetime.now(UTC)
-    held_records, held_cases = Holds(vault.store.engine).active()
+    held_records, held_cases = Holds.of(vault).active()
     report = RetentionReport()
     coll = vault.collection(collection)
     key_months: dict[bytes, tuple[str, str]] = {}  # month key id -> (region, month)

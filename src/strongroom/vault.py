@@ -593,8 +593,10 @@ class Vault:
             "admin",
             "person",
             refs=[ref],
-            detail={"op": "erase", "legal_basis": legal_basis.strip()[:200]},
+            detail={"op": "erase"},
         )
+        # the legal basis is free text (it may name the person): it goes in sealed
+        default = dataclasses.replace(default, justification=legal_basis.strip()[:200])
         subjects: list[bytes] = []
         for row in rows[-1:]:  # the newest version names the person (if it still opens)
             try:

@@ -174,7 +174,7 @@ def hold_add(
         raise ValidationError.single("--record/--case", "give exactly one of them")
     with s.open_vault() as vault:
         kind, target = ("record", record) if record is not None else ("case", case)
-        hold = Holds(vault.store.engine).add(kind, str(target), reason, datetime.now(UTC))
+        hold = Holds.of(vault).add(kind, str(target), reason, datetime.now(UTC))
         vault.audit.append(
             vault.entry(
                 s.actor(),
@@ -194,7 +194,7 @@ def hold_release(
     """Release a legal hold."""
     s = settings_of(ctx)
     with s.open_vault() as vault:
-        Holds(vault.store.engine).release(hold_id, datetime.now(UTC))
+        Holds.of(vault).release(hold_id, datetime.now(UTC))
         vault.audit.append(
             vault.entry(
                 s.actor(),
@@ -210,7 +210,7 @@ def hold_release(
 def hold_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """List active legal holds."""
     with settings_of(ctx).open_vault() as vault:
-        found = Holds(vault.store.engine).list()
+        found = Holds.of(vault).list()
     if json_out:
         print_json([dataclasses.asdict(h) for h in found])
         return

@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("target", sa.String(64), nullable=False),
-        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("reason", sa.String(512), nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("released_at", sa.BigInteger, nullable=True),
     )
