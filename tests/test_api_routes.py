@@ -1,5 +1,5 @@
 """Every route of the app: 401 without credentials, 403 for a role that may not use it;
-and the committed docs/openapi.json is the document the server serves."""
+and the committed docs/openapi.json is the app's document (which is not served)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from tests._world import CASE, PERSON, World, build_world, incident
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = {("GET", "/healthz")}
-SERVICE_ROUTES = {("GET", "/v1/openapi.json")}
 
 #: for each route: a role that may not use it, its purpose, and a well-formed request
 FORBIDDEN: dict[tuple[str, str], tuple[str, str]] = {
@@ -141,3 +140,10 @@ def test_401_without_credentials_and_403_for_a_role_that_may_not(
         )
         assert denied.status_code == 403, (role, denied.text)
         assert denied.json()["code"] == "DeniedError"
+
+
+def test_only_healthz_answers_without_credentials(url: str) -> None:
+    for path in ("/v1/openapi.json", "/openapi.json", "/docs", "/redoc", "/v1/nothing"):
+        r = httpx.get(f"{url}{path}")
+        assert r.status_code in (401, 404), (path, r.status_code)
+        assert r.headers["content-type"].startswith("application/problem+json")

@@ -212,7 +212,9 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
         version=_version(),
         summary="A privacy vault for identity and police incident records",
         description=__doc__,
-        openapi_url="/v1/openapi.json",
+        # not served: /healthz is the only route without authentication; the document is
+        # committed as docs/openapi.json (app.openapi() builds it)
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )

@@ -15,7 +15,7 @@ class _NoService:
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document the server serves at ``/v1/openapi.json``."""
+    """The app's OpenAPI 3.1 document (not served over HTTP: committed as docs/openapi.json)."""
     return create_app(cast(Service, _NoService())).openapi()
 
 

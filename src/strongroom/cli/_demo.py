@@ -296,5 +296,5 @@ def _serve_demo(vault: Vault, person: RecordView | None, case_ref: str | None, p
             ),
             soft_wrap=True,
         )
-    note(f"OpenAPI: {base}/v1/openapi.json; docs/api.md describes every route")
+    note("docs/api.md describes every route; docs/openapi.json is the OpenAPI document")
     run_server(vault, host="127.0.0.1", port=port)
