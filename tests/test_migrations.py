@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from strongroom import Vault
 from strongroom.audit._tables import audit_metadata
 from strongroom.crypto import keys_metadata
+from strongroom.guard import guard_metadata, honeytoken_metadata
 from strongroom.store import metadata
 
 
@@ -42,6 +43,8 @@ def test_records_database_matches_metadata(vault: Vault) -> None:
     assert _diff(records_engine, metadata) == []
     assert _diff(records_engine, audit_metadata) == []
     assert _diff(keys_engine, keys_metadata) == []
+    assert _diff(records_engine, guard_metadata) == []
+    assert _diff(keys_engine, honeytoken_metadata) == []
 
 
 def test_postgres_blind_index_is_a_heap_with_a_token_index(vault: Vault, backend: str) -> None:
@@ -82,7 +85,8 @@ def test_an_older_schema_is_upgraded_on_open(tmp_path: Any) -> None:
     with engine.begin() as conn:  # back to the schema before the audit log and holds
         for name in ("audit_cosignatures", "audit_checkpoints", "audit_state", "audit_tiles",
                      "audit_subjects", "audit_entries", "audit_pending",
-                     "legal_holds"):  # fmt: skip
+                     "legal_holds", "guard_counters", "guard_subjects", "guard_alerts",
+                     "guard_protected", "guard_grants", "guard_state"):  # fmt: skip
             conn.execute(sa.text(f"DROP TABLE {name}"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'r0002'"))
     v.close()

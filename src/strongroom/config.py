@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ class VaultConfig:
     #: the vault's name: its audit log's checkpoint origin. Fixed at ``init`` (from the first
     #: root key's id) so that rotating the root key does not rename the log
     name: str = ""
+    #: the ``[guard]`` table as read (parsed and checked by ``strongroom.guard.GuardConfig``)
+    guard: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def audit_origin(self) -> str:
@@ -156,6 +159,8 @@ class VaultConfig:
                 f"required_cosignatures = {int(self.required_cosignatures)}\n"
             )
         text += self.kms.table()
+        if self.guard:
+            text += "\n" + toml_tables("guard", self.guard)
         return text
 
     @classmethod
@@ -216,9 +221,48 @@ class VaultConfig:
                 required,
                 KmsConfig.from_table(doc["kms"]) if "kms" in doc else KmsConfig(),
                 str(doc.get("name", "")),
+                _guard_table(path, doc.get("guard", {})),
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _guard_table(path: Path, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [guard] must be a table")
+    from strongroom.guard._config import GuardConfig
+
+    GuardConfig.from_table(table)  # refuse unknown or wrong settings when the vault opens
+    return table
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise ConfigError(f"cannot write a setting of type {type(v).__name__}")
+
+
+def toml_tables(name: str, table: Mapping[str, Any]) -> str:
+    """``table`` as TOML text under ``[name]`` (nested tables as ``[name.key]``; keys that
+    are not bare words quoted), as :func:`tomllib.loads` reads it back."""
+
+    def key(k: str) -> str:
+        return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_value(k)
+
+    head = [f"[{name}]"]
+    subs: list[str] = []
+    for k, v in table.items():
+        if isinstance(v, Mapping):
+            subs.append(toml_tables(f"{name}.{key(k)}", v))
+        else:
+            head.append(f"{key(k)} = {_toml_value(v)}")
+    return "\n".join(head) + "\n" + "".join("\n" + s for s in subs)
 
 
 def check_layout(data_dir: Path, keys_dir: Path) -> None:

@@ -1,0 +1,184 @@
+"""Quotas: how much one principal may be released, counted in the database.
+
+Counters are rows of ``guard_counters`` — (principal, metric, window start) → count — so they
+survive a restart and every API process sees the same numbers. Each release is counted
+*inside the transaction that writes its audit entry*: the counter update and the check are one
+atomic step per row (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, SQLite and PostgreSQL),
+so two processes cannot both slip under a limit, and a refused request's increments roll back
+with it. Metrics:
+
+=========================  =======================================================
+``released:minute|hour|day``  records released (a read: 1; a search page: its items)
+``subjects:day``              distinct subjects released (``guard_subjects`` rows)
+``misses:hour``               searches that found nothing
+=========================  =======================================================
+
+Day windows start at local midnight (``[guard] timezone_offset_hours``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from strongroom.errors import StrongroomError
+from strongroom.guard._tables import guard_counters, guard_subjects
+
+MINUTE: Final = 60_000
+HOUR: Final = 3_600_000
+DAY: Final = 86_400_000
+
+#: quota name -> (metric, window length)
+METRICS: Final[dict[str, tuple[str, int]]] = {
+    "released_per_minute": ("released:minute", MINUTE),
+    "released_per_hour": ("released:hour", HOUR),
+    "released_per_day": ("released:day", DAY),
+    "subjects_per_day": ("subjects:day", DAY),
+    "misses_per_hour": ("misses:hour", HOUR),
+}
+
+
+class QuotaExceededError(StrongroomError):
+    """A principal's quota is spent: nothing was released (HTTP 429)."""
+
+    exit_code = 9
+
+    def __init__(self, quota: str, limit: int, retry_after: int) -> None:
+        self.quota = quota
+        self.limit = limit
+        self.retry_after = retry_after
+        super().__init__(
+            f"quota {quota} ({limit}) is spent; nothing was released. It renews in "
+            f"{retry_after} seconds; a supervisor has been alerted"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one request would be released."""
+
+    released: int = 0
+    subjects: Sequence[bytes] = ()
+    miss: bool = False
+
+
+def _insert(conn: sa.Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+class Quotas:
+    """Counting and checking (see the module docstring)."""
+
+    def __init__(self, tz_offset_hours: int = 8) -> None:
+        self._offset = tz_offset_hours * HOUR
+
+    def window(self, now_ms: int, length: int) -> int:
+        """The start of the window of ``length`` that holds ``now_ms``."""
+        if length == DAY:
+            return (now_ms + self._offset) // DAY * DAY - self._offset
+        return now_ms // length * length
+
+    def _bump(self, conn: sa.Connection, principal: str, metric: str, window: int, n: int) -> int:
+        ins = _insert(conn)(guard_counters).values(
+            principal_id=principal, metric=metric, window=window, count=n
+        )
+        stmt = ins.on_conflict_do_update(
+            index_elements=["principal_id", "metric", "window"],
+            set_={"count": guard_counters.c.count + n},
+        ).returning(guard_counters.c.count)
+        return int(conn.execute(stmt).scalar_one())
+
+    def _new_subjects(
+        self, conn: sa.Connection, principal: str, day: int, subjects: Sequence[bytes]
+    ) -> int:
+        unique = list(dict.fromkeys(subjects))
+        if not unique:
+            return 0
+        ins = _insert(conn)(guard_subjects)
+        stmt = ins.values(
+            [{"principal_id": principal, "day": day, "subject": s} for s in unique]
+        ).on_conflict_do_nothing()
+        return len(conn.execute(stmt.returning(guard_subjects.c.subject)).fetchall())
+
+    def count(
+        self,
+        conn: sa.Connection,
+        principal: str,
+        limits: dict[str, int],
+        usage: Usage,
+        now: datetime,
+    ) -> None:
+        """Count ``usage`` for ``principal`` in ``conn``'s transaction; raise
+        :class:`QuotaExceededError` (the caller rolls back) when a limit is passed."""
+        if not limits:
+            return
+        now_ms = int(now.timestamp() * 1000)
+        bumps: list[tuple[str, int]] = []
+        if usage.released:
+            bumps += [(q, usage.released) for q in METRICS if q.startswith("released_")]
+        if usage.subjects and "subjects_per_day" in limits:
+            fresh = self._new_subjects(conn, principal, self.window(now_ms, DAY), usage.subjects)
+            if fresh:
+                bumps.append(("subjects_per_day", fresh))
+        if usage.miss:
+            bumps.append(("misses_per_hour", 1))
+        for quota, n in bumps:
+            limit = limits.get(quota)
+            if limit is None:
+                continue
+            metric, length = METRICS[quota]
+            start = self.window(now_ms, length)
+            if self._bump(conn, principal, metric, start, n) > limit:
+                raise QuotaExceededError(quota, limit, max(1, (start + length - now_ms) // 1000))
+
+    def spent(
+        self, conn: sa.Connection, principal: str, limits: dict[str, int], now: datetime
+    ) -> QuotaExceededError | None:
+        """The first quota already at its limit (checked before a search runs: a principal
+        who spent a quota gets nothing more until the window renews)."""
+        if not limits:
+            return None
+        now_ms = int(now.timestamp() * 1000)
+        wanted = {
+            (metric, self.window(now_ms, length)): quota
+            for quota, (metric, length) in METRICS.items()
+            if quota in limits
+        }
+        t = guard_counters
+        rows = conn.execute(
+            sa.select(t.c.metric, t.c.window, t.c.count).where(
+                t.c.principal_id == principal,
+                t.c.window.in_(sorted({w for _m, w in wanted})),
+            )
+        ).fetchall()
+        for metric, window, count in rows:
+            quota = wanted.get((metric, int(window)))
+            if quota is not None and int(count) >= limits[quota]:
+                length = METRICS[quota][1]
+                return QuotaExceededError(
+                    quota, limits[quota], max(1, (int(window) + length - now_ms) // 1000)
+                )
+        return None
+
+    def prune(self, conn: sa.Connection, now: datetime, keep_days: int = 35) -> None:
+        """Forget counters and subject rows older than ``keep_days`` (day counters are kept
+        that long as the detectors' baseline)."""
+        cutoff = int(now.timestamp() * 1000) - keep_days * DAY
+        short = int(now.timestamp() * 1000) - 2 * DAY
+        conn.execute(
+            guard_counters.delete().where(
+                guard_counters.c.window < short, ~guard_counters.c.metric.like("%:day")
+            )
+        )
+        conn.execute(guard_counters.delete().where(guard_counters.c.window < cutoff))
+        conn.execute(guard_subjects.delete().where(guard_subjects.c.day < short))
