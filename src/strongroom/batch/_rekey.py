@@ -170,6 +170,7 @@ def rekey(
         summary.stuck += [k.hex() for k in kr.rewrap(rows, target)]
         after = rows[-1][0]
         summary.keys += len(rows)
+        kr.release_memory()  # constant memory: the scan's pages are not read again
         if advance is not None:
             advance(summary.keys, max(total, summary.keys))
     summary.scopes = scopes

@@ -246,6 +246,10 @@ class Keyring:
         """Key-store rows of live data keys under ``kek_ids`` after ``after`` (key id order)."""
         return self._store.deks_under(kek_ids, after, limit)
 
+    def release_memory(self) -> None:
+        """Drop the key store's cached database pages (bulk jobs call it between batches)."""
+        self._store.release_memory()
+
     def kek_of(self, key_ids: list[bytes]) -> dict[bytes, int]:
         """The KEK id each of ``key_ids`` is wrapped by (destroyed keys included)."""
         return {bytes(r.key_id): int(r.kek) for r in self._store.deks(key_ids)}
