@@ -36,11 +36,13 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
-from typing import Any, Final, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache, partial
+from typing import Final
 
+from strongroom.scan._columns import Column, cells_of, count, split, support
 from strongroom.scan._context import header_kinds, near
+from strongroom.scan._hit import EMPTY, Cell, Hit, Scored
 from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
 from strongroom.scan._names import is_name_header, looks_like_name, mask_name
 from strongroom.scan._prefilter import Engine, Prefilter
@@ -121,20 +123,6 @@ _MEMO_TEXT: Final = 64
 _MEMO_SIZE: Final = 65_536
 
 
-_NONE: Final[list[tuple[Any, float]]] = []  # shared, never changed
-
-
-class _Hit(NamedTuple):
-    kind: Kind
-    start: int
-    end: int
-    value: str  # normalised (18-character ID, E.164 mobile, digits, upper-case passport …)
-    masked: str
-    score: float  # the validated score; unused when not validated
-    validated: bool
-    context: bool = False  # support found by the detector itself (a name key)
-
-
 def _mask_id(digits: str) -> str:
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:].upper()
 
@@ -193,7 +181,7 @@ def _pattern_only(digits: str) -> tuple[Kind, str] | None:
     return None
 
 
-def _numbers(window: str, match: re.Match[str], offset: int, out: list[_Hit]) -> None:
+def _numbers(window: str, match: re.Match[str], offset: int, out: list[Hit]) -> None:
     groups = [(g.start(), g.end()) for g in _GROUP.finditer(window, match.start(), match.end())]
     count = len(groups)
     i = 0
@@ -211,7 +199,7 @@ def _numbers(window: str, match: re.Match[str], offset: int, out: list[_Hit]) ->
                 kind, value, masked, score = found
                 start = match.start() if i == 0 else groups[i][0]
                 out.append(
-                    _Hit(kind, offset + start, offset + groups[j][1], value, masked, score, True)
+                    Hit(kind, offset + start, offset + groups[j][1], value, masked, score, True)
                 )
                 i = j + 1
                 break
@@ -220,32 +208,30 @@ def _numbers(window: str, match: re.Match[str], offset: int, out: list[_Hit]) ->
             guess = _pattern_only(window[s:e])
             if guess is not None:
                 out.append(
-                    _Hit(
-                        guess[0], offset + s, offset + e, window[s:e].upper(), guess[1], 0.0, False
-                    )
+                    Hit(guess[0], offset + s, offset + e, window[s:e].upper(), guess[1], 0.0, False)
                 )
             i += 1
 
 
-def _single_group(digits: str) -> list[_Hit]:
+def _single_group(digits: str) -> list[Hit]:
     """The hit (if any) of a token that is one group of digits, as :func:`_numbers` reads it."""
     found = _classify(digits)
     if found is not None:
         kind, value, masked, score = found
-        return [_Hit(kind, 0, len(digits), value, masked, score, True)]
+        return [Hit(kind, 0, len(digits), value, masked, score, True)]
     guess = _pattern_only(digits)
     if guess is not None:
-        return [_Hit(guess[0], 0, len(digits), digits.upper(), guess[1], 0.0, False)]
+        return [Hit(guess[0], 0, len(digits), digits.upper(), guess[1], 0.0, False)]
     return []
 
 
-def _email_cell(text: str) -> _Hit | None:
+def _email_cell(text: str) -> Hit | None:
     """The hit of an ASCII cell that is one address (with one ``@``) and that the prefilter
     would wake for, else None (the general path decides)."""
     at = text.index("@")
     if at < 1 or _EMAIL_TRIGGER.match(text, at - 1) is None or _EMAIL.fullmatch(text) is None:
         return None
-    return _Hit(
+    return Hit(
         "email", 0, len(text), text.lower(), _mask_email(text), _VALIDATED["email"], email_ok(text)
     )
 
@@ -255,10 +241,10 @@ def _name_field(context: tuple[str, ...]) -> bool:
     return any(is_name_header(h) for h in context)
 
 
-_WHOLE_NAMES: dict[tuple[str, bool], list[_Hit]] = {}
+_WHOLE_NAMES: dict[tuple[str, bool], list[Hit]] = {}
 
 
-def _whole_name_cached(text: str, in_name_field: bool) -> list[_Hit]:
+def _whole_name_cached(text: str, in_name_field: bool) -> list[Hit]:
     if text.isascii() and not text.lstrip()[:1].isupper():  # no Latin name starts so
         return []
     key = (text, in_name_field)
@@ -282,7 +268,7 @@ class Scanner:
     A scanner holds a hyperscan scratch space: use one per thread.
     """
 
-    __slots__ = ("_digest_key", "_memo", "_prefilter", "kinds", "threshold")
+    __slots__ = ("_columns", "_digest_key", "_memo", "_prefilter", "kinds", "threshold")
 
     def __init__(
         self,
@@ -302,7 +288,8 @@ class Scanner:
         # unvalidated matches score 0.4 at most: above that, only validatable numbers matter
         self._prefilter = Prefilter(engine, validated_only=threshold > _UNVALIDATED_MAX)
         self._digest_key = digest_key if digest_key is not None else secrets.token_bytes(32)
-        self._memo: dict[str, list[_Hit]] = {}
+        self._memo: dict[str, list[Hit]] = {}
+        self._columns: dict[tuple[str, ...], Column] = {}
 
     @property
     def engine(self) -> str:
@@ -376,30 +363,110 @@ class Scanner:
         report: Report | None,
     ) -> None:
         """A block of delimited lines without quotes: each line a record, split on the
-        delimiter, its cells under the header (as the ``csv`` module reads such lines)."""
+        delimiter, its cells under the header (as the ``csv`` module reads such lines), read
+        a column at a time (:mod:`strongroom.scan._columns`)."""
         header = block.context
-        contexts: list[tuple[str, ...]] = [(h,) for h in header]
-        width = len(contexts)
-        delimiter = block.delimiter or ","
-        target, row_key = block.location.target, block.location.row_key
-        line = block.location.line or 1
-        columns: list[int] = []
+        rows, values = split(block.text, block.delimiter or ",")
+        contexts: list[tuple[str, ...]] = [
+            (header[c],) if c < len(header) else () for c in range(len(values))
+        ]
+        columns = [self._column(ctx) for ctx in contexts]
+        cells = [
+            cells_of(column_values, column, partial(self._cell, context=ctx))
+            for column_values, column, ctx in zip(values, columns, contexts, strict=True)
+        ]
+        supported = support(cells, rows)
+        table = (block.location, values, contexts, cells, supported)
+        if emit is None and collect is None and report is not None and not report.keep:
+            # counts from the outcomes; findings only for the samples kept
+            report.top = max(report.top, count(cells, supported, report.counts))
+            wanted = {k for k in report.counts if len(report.examples.get(k, ())) < report.samples}
+            for scored, locate in self._table_hits(*table, wanted):
+                for hit, confidence in scored:
+                    shown = report.examples.setdefault(hit.kind, [])
+                    if len(shown) < report.samples:
+                        shown.append(self._finding(locate(hit.start), hit, confidence))
+                        if len(shown) >= report.samples:
+                            wanted.discard(hit.kind)
+            return
+        for scored, locate in self._table_hits(*table, None):
+            self._emit(scored, locate, collect, emit, report)
 
-        def locate(i: int, start: int) -> Location:
-            return Location(target, line, columns[i] + 1 + start, row_key)
+    def _table_hits(
+        self,
+        loc: Location,
+        values: list[tuple[str, ...]],
+        contexts: list[tuple[str, ...]],
+        cells: list[list[Cell]],
+        supported: list[bool],
+        wanted: set[Kind] | None,
+    ) -> Iterator[tuple[tuple[Scored, ...], Callable[[int], Location]]]:
+        """The reported hits of each cell of a table block and where they start, in row and
+        column order; with ``wanted``, only cells with one of those kinds, until it is empty
+        (the caller takes kinds out as their samples fill up)."""
+        first = loc.line or 1
+        for r, loud in enumerate(supported):
+            if wanted is not None and not wanted:
+                return
+            for c, column_cells in enumerate(cells):
+                cell = column_cells[r]
+                scored = cell.loud if loud else cell.quiet
+                if not scored or (
+                    wanted is not None and all(h.kind not in wanted for h, _ in scored)
+                ):
+                    continue
+                if not cell.exact:
+                    cell = self._cell(values[c][r], contexts[c])
+                    scored = cell.loud if loud else cell.quiet
 
-        for raw in block.text.split("\n"):
-            if raw:
-                cells = raw.split(delimiter)
-                texts = [c for c in cells if c]
-                if texts:
-                    if len(texts) == len(cells):
-                        columns = list(range(len(cells)))
-                    else:
-                        columns = [i for i, c in enumerate(cells) if c]
-                    ctxs = [contexts[i] if i < width else () for i in columns]
-                    self._cells(texts, ctxs, locate, collect, emit, report)
-            line += 1
+                def locate(start: int, line: int = first + r, col: int = c + 1) -> Location:
+                    return Location(loc.target, line, col + start, loc.row_key)
+
+                yield scored, locate
+
+    def _column(self, context: tuple[str, ...]) -> Column:
+        column = self._columns.get(context)
+        if column is None:
+            column = self._columns[context] = Column("email" in header_kinds(context))
+        return column
+
+    def _cell(self, text: str, context: tuple[str, ...]) -> Cell:
+        """What one cell yields, from its text and its column header or key alone."""
+        threshold = self.threshold
+        hits = self._cell_hits(text)
+        name_field = _name_field(context)
+        if name_field and not any(h.kind == "name" for h in hits):
+            hits = hits + _whole_name_cached(text, True)
+        scored: list[Scored] = []
+        anchor = False
+        if hits:
+            headers = header_kinds(context)
+            plain = _PLAIN_NUMBER.fullmatch(text) is not None  # no context word can be inside
+            for h in hits:
+                if not h.context and (
+                    h.kind in headers or (not plain and near(h.kind, text, h.start, h.end))
+                ):
+                    h = Hit(h.kind, h.start, h.end, h.value, h.masked, h.score, h.validated, True)
+                confidence = _confidence(h)
+                scored.append((h, confidence))
+                if h.kind != "name" and confidence >= threshold:
+                    anchor = True
+        loud = scored
+        if not name_field and not any(h.kind == "name" for h, _ in scored):
+            anchors = [h for h, c in scored if h.kind != "name" and c >= threshold]
+            names = _neighbour_names(text, anchors)
+            if names:
+                loud = scored + [(h, _confidence(h)) for h in names]
+        if not loud:
+            return EMPTY
+        return Cell(self._reported(scored), self._reported(loud), anchor)
+
+    def _reported(self, scored: list[Scored]) -> tuple[Scored, ...]:
+        """The hits reported (the scanner's kinds, at or above its threshold), by offset."""
+        if len(scored) > 1:
+            scored = sorted(scored, key=_start)
+        kinds, threshold = self.kinds, self.threshold
+        return tuple(s for s in scored if s[0].kind in kinds and s[1] >= threshold)
 
     def _cells(
         self,
@@ -411,67 +478,43 @@ class Scanner:
         report: Report | None,
     ) -> None:
         """The findings of one record's cells (text and context each)."""
-        threshold = self.threshold
-        per_cell: list[tuple[list[tuple[_Hit, float]], bool]] = []
-        support = False
-        for text, context in zip(texts, contexts, strict=True):
-            hits = self._cell_hits(text)
-            name_field = _name_field(context)
-            if name_field and not any(h.kind == "name" for h in hits):
-                hits = hits + _whole_name_cached(text, True)
-            if not hits:
-                per_cell.append((_NONE, name_field))
-                continue
-            headers = header_kinds(context)
-            plain = _PLAIN_NUMBER.fullmatch(text) is not None  # no context word can be inside
-            scored = []
-            for h in hits:
-                if not h.context and (
-                    h.kind in headers or (not plain and near(h.kind, text, h.start, h.end))
-                ):
-                    h = _Hit(h.kind, h.start, h.end, h.value, h.masked, h.score, h.validated, True)
-                confidence = _confidence(h)
-                scored.append((h, confidence))
-                if not support and h.kind != "name" and confidence >= threshold:
-                    support = True
-            per_cell.append((scored, name_field))
+        cells = [self._cell(t, c) for t, c in zip(texts, contexts, strict=True)]
+        loud = any(c.anchor for c in cells)
+        for i, cell in enumerate(cells):
+            scored = cell.loud if loud else cell.quiet
+            if scored:
+                self._emit(scored, partial(locate, i), collect, emit, report)
 
-        kinds = self.kinds
-        for i, (scored, name_field) in enumerate(per_cell):
-            if not support and not scored:
-                continue
-            if support and not name_field and not any(h.kind == "name" for h, _ in scored):
-                anchors = [h for h, c in scored if h.kind != "name" and c >= threshold]
-                names = _neighbour_names(texts[i], anchors)
-                if names:
-                    scored = scored + [(h, _confidence(h)) for h in names]
-            if not scored:
-                continue
-            if len(scored) > 1:
-                scored.sort(key=_start)
-            for hit, confidence in scored:
-                kind = hit.kind
-                if kind not in kinds or confidence < threshold:
+    def _emit(
+        self,
+        scored: tuple[Scored, ...],
+        locate: Callable[[int], Location],
+        collect: set[tuple[Kind, str]] | None,
+        emit: Callable[[Finding], None] | None,
+        report: Report | None,
+    ) -> None:
+        """Report or emit the findings of one cell's hits."""
+        for hit, confidence in scored:
+            kind = hit.kind
+            if collect is not None and hit.validated and kind in COLLECTED:
+                collect.add((kind, hit.value))
+            if report is not None:
+                report.counts[kind] += 1
+                if confidence > report.top:
+                    report.top = confidence
+                shown = report.examples.setdefault(kind, [])
+                if not report.keep and len(shown) >= report.samples:
                     continue
-                if collect is not None and hit.validated and kind in COLLECTED:
-                    collect.add((kind, hit.value))
-                if report is not None:
-                    report.counts[kind] += 1
-                    if confidence > report.top:
-                        report.top = confidence
-                    shown = report.examples.setdefault(kind, [])
-                    if not report.keep and len(shown) >= report.samples:
-                        continue
-                finding = self._finding(locate(i, hit.start), hit, confidence)
-                if emit is not None:
-                    emit(finding)
-                else:
-                    if len(shown) < report.samples:  # type: ignore[union-attr]
-                        shown.append(finding)
-                    if report.keep:  # type: ignore[union-attr]
-                        report.findings.append(finding)  # type: ignore[union-attr]
+            finding = self._finding(locate(hit.start), hit, confidence)
+            if emit is not None:
+                emit(finding)
+            else:
+                if len(shown) < report.samples:  # type: ignore[union-attr]
+                    shown.append(finding)
+                if report.keep:  # type: ignore[union-attr]
+                    report.findings.append(finding)  # type: ignore[union-attr]
 
-    def _cell_hits(self, text: str) -> list[_Hit]:
+    def _cell_hits(self, text: str) -> list[Hit]:
         """``_hits(text)``, with shortcuts for a cell that is one plain number or one address,
         and a memo of the (short, repeated) texts that hold nothing."""
         if text.isascii():
@@ -547,8 +590,8 @@ class Scanner:
                 one = Chunk(piece, Location(loc.target, line, 1, loc.row_key), block.context, line)
                 self._row((one,), collect, emit, report)
 
-    def _hits(self, text: str) -> list[_Hit]:
-        hits: list[_Hit] = []
+    def _hits(self, text: str) -> list[Hit]:
+        hits: list[Hit] = []
         for ws, we in self._prefilter.windows(text):
             window = fold(text[ws:we])
             emails: list[tuple[int, int]] = []
@@ -557,7 +600,7 @@ class Scanner:
                     address = m.group()
                     valid = email_ok(address)
                     hits.append(
-                        _Hit(
+                        Hit(
                             "email",
                             ws + m.start(),
                             ws + m.end(),
@@ -568,13 +611,13 @@ class Scanner:
                         )
                     )
                     emails.append((ws + m.start(), ws + m.end()))
-            numbers: list[_Hit] = []
+            numbers: list[Hit] = []
             for m in _NUMBER.finditer(window):
                 _numbers(window, m, ws, numbers)
             for m in _PASSPORT.finditer(window):
                 value = m.group()
                 numbers.append(
-                    _Hit(
+                    Hit(
                         "passport",
                         ws + m.start(),
                         ws + m.end(),
@@ -593,7 +636,7 @@ class Scanner:
                 name = m.group("v")
                 if looks_like_name(name, in_name_field=False):
                     hits.append(
-                        _Hit(
+                        Hit(
                             "name",
                             ws + m.start("v"),
                             ws + m.end("v"),
@@ -607,7 +650,7 @@ class Scanner:
         hits.sort(key=lambda h: h.start)
         return hits
 
-    def _finding(self, location: Location, hit: _Hit, confidence: float) -> Finding:
+    def _finding(self, location: Location, hit: Hit, confidence: float) -> Finding:
         return Finding(
             kind=hit.kind,
             location=location,
@@ -619,11 +662,11 @@ class Scanner:
         )
 
 
-def _start(scored: tuple[_Hit, float]) -> int:
+def _start(scored: tuple[Hit, float]) -> int:
     return scored[0].start
 
 
-def _confidence(hit: _Hit) -> float:
+def _confidence(hit: Hit) -> float:
     key = (hit.score, hit.validated, hit.context)
     found = _CONFIDENCE.get(key)
     if found is None:
@@ -634,7 +677,7 @@ def _confidence(hit: _Hit) -> float:
 _CONFIDENCE: dict[tuple[float, bool, bool], float] = {}
 
 
-def _score(hit: _Hit) -> float:
+def _score(hit: Hit) -> float:
     if hit.validated:
         score = hit.score + (CONTEXT_BONUS if hit.context else 0.0)
     else:
@@ -642,13 +685,13 @@ def _score(hit: _Hit) -> float:
     return round(min(score, 1.0), 2)
 
 
-def _whole_name(text: str, *, in_name_field: bool) -> list[_Hit]:
+def _whole_name(text: str, *, in_name_field: bool) -> list[Hit]:
     name = text.strip()
     if not name or len(name) > _NAME_CELL or not looks_like_name(name, in_name_field=in_name_field):
         return []
     start = text.index(name)
     return [
-        _Hit(
+        Hit(
             "name",
             start,
             start + len(name),
@@ -661,14 +704,14 @@ def _whole_name(text: str, *, in_name_field: bool) -> list[_Hit]:
     ]
 
 
-def _neighbour_names(text: str, anchors: list[_Hit]) -> list[_Hit]:
+def _neighbour_names(text: str, anchors: list[Hit]) -> list[Hit]:
     """Names in a chunk of a row that has other findings: the whole cell, or a delimited
     name-shaped token within :data:`_NAME_REACH` characters of a finding of the chunk's own
     (a log line, an INSERT statement, a COPY line)."""
     whole = _whole_name_cached(text, False)
     if whole or not anchors or text.isascii():  # the delimited names are Han
         return list(whole)
-    names: list[_Hit] = []
+    names: list[Hit] = []
     for anchor in anchors:
         start = max(0, anchor.start - _NAME_REACH)
         for m in _DELIMITED_NAME.finditer(text, start, min(len(text), anchor.end + _NAME_REACH)):
@@ -676,7 +719,7 @@ def _neighbour_names(text: str, anchors: list[_Hit]) -> list[_Hit]:
             if looks_like_name(name, in_name_field=False) and all(
                 n.start != m.start(1) for n in names
             ):
-                hit = _Hit(
+                hit = Hit(
                     "name", m.start(1), m.end(1), name, mask_name(name), _VALIDATED["name"], True
                 )
                 names.append(hit)

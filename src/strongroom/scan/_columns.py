@@ -1,0 +1,202 @@
+"""Delimited blocks read a column at a time.
+
+A CSV/TSV block without quotes (see :func:`strongroom.scan._targets._delimited_blocks`) is cut
+into lines and cells once, and its cells are regrouped into columns. A cell's outcome (a
+:class:`~strongroom.scan._hit.Cell`) depends only on its text and its column, so a column's
+values are worked out together:
+
+- **one class, one regular-expression pass**: when every value of a column has a shape whose
+  outcome cannot differ from one value to the next, one pass over the joined column shows it,
+  and the class's outcome, worked out once from its first member, stands in for all of them.
+  The classes: allocated 11-digit mobiles (a plain number is read as one group, with no
+  context word inside it), strict addresses under a header that names email (the header
+  gives the context, and an ``@`` rules out a name);
+- **18-character numbers** are validated one by one, but cheaply: a number whose address
+  code (first six digits) and birth date the project's validator has already accepted needs
+  only its check character computed (both of those checks depend on those digits alone); any
+  other goes through the validator, which teaches the fast path;
+- **other columns**: each distinct value is worked out once (cities, notes, names repeat).
+
+The record's support (another cell with a finding lets a name count) is then an OR across a
+row's cells, and counts come from counting the outcomes; findings are built only for the
+cells whose findings are kept (:meth:`strongroom.scan._detect.Scanner._scan_table`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import zip_longest
+from typing import Final
+
+from strongroom.scan._hit import EMPTY, Cell
+from strongroom.scan._model import Kind
+from strongroom.scan._validate import mobile_pattern, resident_id
+from strongroom.schema._resident_id import resident_id_check_char
+
+__all__ = ["Column", "cells_of", "count", "split", "support"]
+
+#: distinct values remembered per column (then the memo starts again)
+_MEMO_SIZE: Final = 16_384
+#: address codes and birth dates the validator accepted, remembered at most
+_LEARNED_SIZE: Final = 200_000
+
+
+def _column_of(value: str) -> re.Pattern[str]:
+    """Every line of a joined column is ``value`` or empty."""
+    return re.compile(rf"(?:(?:{value})?\n)*(?:{value})?", re.ASCII)
+
+
+#: an allocated mobile, alone: 11 ASCII digits in the ranges the validator accepts
+_MOBILES: Final = _column_of(rf"(?=[0-9]{{11}}(?:\n|\Z))(?:{mobile_pattern()})")
+#: an address that the scanner reads whole as one address, and the validator accepts: a local
+#: part of dot-separated atoms (64 at most), a first label, then letter-only labels
+_EMAILS: Final = _column_of(
+    r"(?=[^\n]{6,72}(?:\n|\Z))(?=[^@\n]{1,64}@)"
+    r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z]{2,63})+"
+)
+#: 17 digits and a check character (an X in either case)
+_IDS: Final = _column_of(r"[0-9]{17}[0-9Xx]")
+
+_AREAS: set[str] = set()
+_DATES: set[str] = set()
+
+
+def _known_valid(number: str) -> bool:
+    """Whether an 18-character number (17 digits and a check character) is a valid resident
+    ID, from its address code and birth date having passed the validator before; False means
+    "not known", not "invalid"."""
+    return (
+        number[:6] in _AREAS
+        and number[6:14] in _DATES
+        and resident_id_check_char(number[:17]) == number[17].upper()
+    )
+
+
+def _learn(number: str) -> bool:
+    """Validate with the project's validator; remember what a valid number's digits showed."""
+    if resident_id(number) is None:
+        return False
+    if len(_AREAS) >= _LEARNED_SIZE or len(_DATES) >= _LEARNED_SIZE:
+        _AREAS.clear()
+        _DATES.clear()
+    _AREAS.add(number[:6])
+    _DATES.add(number[6:14])
+    return True
+
+
+class Column:
+    """What a scanner has worked out for one column (by its header): the outcomes of the
+    values it has seen, and the stand-ins of its classes."""
+
+    __slots__ = ("email_header", "memo", "stand_ins")
+
+    def __init__(self, email_header: bool) -> None:
+        #: the header supports email, so a strict address's outcome is the same for all
+        self.email_header = email_header
+        self.memo: dict[str, Cell] = {}
+        self.stand_ins: dict[str, Cell] = {}
+
+
+def split(text: str, delimiter: str) -> tuple[int, list[tuple[str, ...]]]:
+    """The lines of a block (the last line feed ends the last line) and its columns; short
+    rows are padded with empty cells (which yield nothing)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    rows = [line.split(delimiter) for line in lines]
+    return len(rows), list(zip_longest(*rows, fillvalue=""))
+
+
+def cells_of(values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]) -> list[Cell]:
+    """The outcome of every value of a column (``cell_of``: one value's, worked out)."""
+    joined = "\n".join(values)
+    if _MOBILES.fullmatch(joined) is not None:
+        return _one_class(values, column, "mobile", cell_of)
+    if column.email_header and _EMAILS.fullmatch(joined) is not None:
+        return _one_class(values, column, "email", cell_of)
+    if _IDS.fullmatch(joined) is not None:
+        return _resident_ids(values, column, cell_of)
+    return _distinct(values, column, cell_of)
+
+
+def _one_class(
+    values: Sequence[str], column: Column, name: str, cell_of: Callable[[str], Cell]
+) -> list[Cell]:
+    stand_in = column.stand_ins.get(name)
+    if stand_in is None:
+        first = next((v for v in values if v), None)
+        if first is None:
+            return [EMPTY] * len(values)
+        stand_in = column.stand_ins[name] = cell_of(first).stand_in()
+    return [stand_in if v else EMPTY for v in values]
+
+
+def _resident_ids(
+    values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]
+) -> list[Cell]:
+    stand_in = column.stand_ins.get("resident_id")
+    out: list[Cell] = []
+    append = out.append
+    for value in values:
+        if not value:
+            append(EMPTY)
+        elif stand_in is not None and _known_valid(value):
+            append(stand_in)
+        else:
+            cell = cell_of(value)
+            if _learn(value) and stand_in is None:
+                stand_in = column.stand_ins["resident_id"] = cell.stand_in()
+            append(cell)
+    return out
+
+
+def _distinct(values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]) -> list[Cell]:
+    memo = column.memo
+    out: list[Cell] = []
+    append = out.append
+    for value in values:
+        cell = memo.get(value)
+        if cell is None:
+            cell = cell_of(value) if value else EMPTY
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[value] = cell
+        append(cell)
+    return out
+
+
+def support(columns: list[list[Cell]], rows: int) -> list[bool]:
+    """Per row: whether any of its cells is an anchor (lets a name in the row count)."""
+    anchored: list[list[Cell]] = []
+    for cells in columns:
+        kinds = set(cells)
+        if all(c.anchor for c in kinds):
+            return [True] * rows
+        if any(c.anchor for c in kinds):
+            anchored.append(cells)
+    if not anchored:
+        return [False] * rows
+    flags = [[c.anchor for c in cells] for cells in anchored]
+    return list(map(any, zip(*flags, strict=True)))
+
+
+def count(columns: list[list[Cell]], rows_support: list[bool], counts: Counter[Kind]) -> float:
+    """Add the findings of every cell to ``counts``; return the highest confidence."""
+    top = 0.0
+    uniform = all(rows_support) or not any(rows_support)
+    loud = bool(rows_support) and rows_support[0]
+    for cells in columns:
+        tally: Counter[tuple[Cell, bool]] = (
+            Counter({(c, loud): n for c, n in Counter(cells).items()})
+            if uniform
+            else Counter(zip(cells, rows_support, strict=True))
+        )
+        for (cell, supported), n in tally.items():
+            for hit, confidence in cell.loud if supported else cell.quiet:
+                counts[hit.kind] += n
+                if confidence > top:
+                    top = confidence
+    return top
