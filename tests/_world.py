@@ -48,10 +48,13 @@ class World:
 ROLE_CASES = {"investigator": (CASE,), "supervisor": (CASE,), "call_taker": (CASE,)}
 
 
-def build_world(vault: Vault, *, limiter: FailureLimiter | None = None) -> World:
+def build_world(vault: Vault, *, limiter: FailureLimiter | None = None, **options: Any) -> World:
     """Principals ``<role>-1`` of every role (region 110000), a token each, and one person
-    named in one incident of ``CASE``."""
-    service = build_service(vault, limiter=limiter or FailureLimiter(max_failures=10_000))
+    named in one incident of ``CASE``. ``options`` pass on to ``build_service`` (``guard``
+    settings, ``clock``)."""
+    service = build_service(
+        vault, limiter=limiter or FailureLimiter(max_failures=10_000), **options
+    )
     world = World(service)
     for role in (
         "call_taker",
@@ -61,6 +64,7 @@ def build_world(vault: Vault, *, limiter: FailureLimiter | None = None) -> World
         "admin",
         "citizen",
         "analyst",
+        "approver",
     ):
         pid = f"{role.replace('_', '-')}-1"
         subject = service.gate.subject_token(PERSON["resident_id"]) if role == "citizen" else None

@@ -48,6 +48,14 @@ FORBIDDEN: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/v1/audit/search"): ("analyst", "AUDIT"),
     ("GET", "/v1/me/accesses"): ("call_taker", "SELF"),
     ("GET", "/v1/me/accesses/{index}/receipt"): ("investigator", "SELF"),
+    ("POST", "/v1/persons/{ref}/protect"): ("investigator", "CASE"),
+    ("DELETE", "/v1/persons/{ref}/protect"): ("call_taker", "CALL"),
+    ("POST", "/v1/grants"): ("approver", "AUDIT"),
+    ("GET", "/v1/grants"): ("auditor", "AUDIT"),
+    ("POST", "/v1/grants/{grant_id}/approve"): ("supervisor", "AUDIT"),
+    ("POST", "/v1/grants/{grant_id}/deny"): ("investigator", "AUDIT"),
+    ("GET", "/v1/alerts"): ("call_taker", "AUDIT"),
+    ("POST", "/v1/alerts/{alert_id}/review"): ("approver", "AUDIT"),
 }
 
 
@@ -94,6 +102,8 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         .replace("{principal_id}", "call-taker-1")
         .replace("{token_id}", "aaaaaaaa")
         .replace("{index}", "0")
+        .replace("{grant_id}", "0" * 32)
+        .replace("{alert_id}", "1")
     )
     body: dict[str, Any] | None = {
         ("POST", "/v1/persons"): {**PERSON, "resident_id": "110105194912310046"},
@@ -108,6 +118,9 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         ("POST", "/v1/audit/cosignatures"): {"size": 1, "signature": "x"},
         ("POST", "/v1/audit/search"): {},
         ("POST", "/v1/persons/{ref}/erase"): {"legal_basis": "court order"},
+        ("POST", "/v1/persons/{ref}/protect"): {"category": "witness", "reason": "r"},
+        ("POST", "/v1/grants"): {"person": world.person, "justification": "j"},
+        ("POST", "/v1/alerts/{alert_id}/review"): {"action": "acknowledge", "note": "n"},
     }.get((method, path))
     params = {
         ("GET", "/v1/incidents"): {"case_ref": CASE},

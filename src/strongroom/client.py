@@ -36,6 +36,7 @@ from strongroom.errors import (
     StrongroomError,
     ValidationError,
 )
+from strongroom.guard import QuotaExceededError
 from strongroom.policy import DeniedError, PolicyError
 
 _CLASSES: dict[str, type[StrongroomError]] = {
@@ -82,6 +83,9 @@ class Page:
     items: list[Record]
     next_cursor: str | None
     withheld: int
+    #: refs of protected persons (or incidents about them) the search hit: reading one needs
+    #: a grant (:meth:`Client.request_grant`)
+    protected: tuple[str, ...] = ()
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -99,7 +103,10 @@ def _raise_for(response: httpx.Response) -> None:
     if status == 401:
         raise AuthenticationError(detail)
     if status == 429:
-        raise RateLimitedError(int(response.headers.get("retry-after", "60") or 60))
+        retry = int(response.headers.get("retry-after", "60") or 60)
+        if code == "QuotaExceededError":
+            raise QuotaExceededError(str(body.get("quota") or "?"), 0, retry)
+        raise RateLimitedError(retry)
     if code in ("ValidationError", "ConflictError") or status == 422:
         errors = [
             FieldError(str(e.get("field", "")), str(e.get("reason", "")))
@@ -208,7 +215,10 @@ class Client:
     @staticmethod
     def _page(data: Mapping[str, Any]) -> Page:
         return Page(
-            [Record.of(x) for x in data["items"]], data.get("next_cursor"), data.get("withheld", 0)
+            [Record.of(x) for x in data["items"]],
+            data.get("next_cursor"),
+            data.get("withheld", 0),
+            tuple(str(x["ref"]) for x in data.get("protected") or ()),
         )
 
     # -- service ---------------------------------------------------------------------------
@@ -373,6 +383,54 @@ class Client:
     def my_receipt(self, index: int) -> str:
         """Citizens: the receipt (C2SP tlog-proof) of one of my entries."""
         return self._text(f"/v1/me/accesses/{int(index)}/receipt")
+
+    # -- the guard -------------------------------------------------------------------------
+    def protect_person(self, ref: str, category: str, reason: str) -> None:
+        """Supervisors: mark a person as protected (official, public_figure, staff, witness,
+        other)."""
+        self.request(
+            "POST",
+            f"/v1/persons/{quote(ref)}/protect",
+            json={"category": category, "reason": reason},
+        )
+
+    def unprotect_person(self, ref: str) -> None:
+        self.request("DELETE", f"/v1/persons/{quote(ref)}/protect")
+
+    def request_grant(self, person_ref: str, justification: str) -> dict[str, Any]:
+        """Ask for a grant to read a protected person, under this client's purpose and case."""
+        return dict(
+            self.request(
+                "POST", "/v1/grants", json={"person": person_ref, "justification": justification}
+            )
+        )
+
+    def grants(self, *, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        data = self.request("GET", "/v1/grants", params={"state": state, "limit": limit})
+        return [dict(g) for g in data["items"]]
+
+    def approve_grant(self, grant_id: str) -> dict[str, Any]:
+        """Approvers: approve a pending grant request (not your own)."""
+        return dict(self.request("POST", f"/v1/grants/{quote(grant_id)}/approve"))
+
+    def deny_grant(self, grant_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/v1/grants/{quote(grant_id)}/deny"))
+
+    def alerts(self, **filters: Any) -> dict[str, Any]:
+        """Supervisors and auditors: alerts (state, kind, severity, principal, since, after,
+        limit); ``state="open"`` is the review queue."""
+        params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}
+        return dict(self.request("GET", "/v1/alerts", params=params))
+
+    def review_alert(self, alert_id: int, action: str, note: str) -> dict[str, Any]:
+        """Acknowledge (``"acknowledge"``) with a note, or escalate (``"escalate"``)."""
+        return dict(
+            self.request(
+                "POST",
+                f"/v1/alerts/{int(alert_id)}/review",
+                json={"action": action, "note": note},
+            )
+        )
 
 
 __all__ = ["Client", "Page", "Record"]

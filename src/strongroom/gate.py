@@ -40,10 +40,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from strongroom._access import Actor, Purpose
 from strongroom._ids import id_of, ref_of
 from strongroom.audit._entry import SUBJECT_KEY, Entry, subject_of
-from strongroom.errors import ValidationError
+from strongroom.errors import StoreError, ValidationError
+from strongroom.guard import Alert, Grant, Guard, Protected, QuotaExceededError, Usage
 from strongroom.policy import (
     AccessRequest,
     Decision,
@@ -64,6 +67,16 @@ from strongroom.vault import RecordView, Vault
 #: page sizes of searches and lists
 MAX_PAGE: Final = 100
 DEFAULT_PAGE: Final = 20
+
+#: who works the alert review queue
+REVIEW_ROLES: Final = frozenset({"supervisor", "auditor"})
+
+#: what a reader of a protected person without a grant is told
+PROTECTED_HINT: Final = (
+    "protected person: reading needs a grant approved by a second principal; "
+    "request one with POST /v1/grants (person, justification) under the purpose and case "
+    "you will read under"
+)
 
 #: how long an access under a covert purpose stays hidden from the citizen it concerns
 COVERT_EMBARGO: Final = timedelta(days=365)
@@ -98,6 +111,8 @@ class Released:
     decision: Decision
     #: audit subjects of the record: the person's, or an incident's parties'
     subjects: tuple[bytes, ...] = ()
+    #: the grant that allowed reading a protected person (the entry's ``approval_ref``)
+    approval_ref: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +135,11 @@ class Page:
     #: candidates the policy left out of this page (a count, never which)
     withheld: int = 0
     decision: Decision | None = field(default=None)
+    #: protected persons the search hit, which need a grant to read (refs only)
+    protected: tuple[str, ...] = ()
+    #: ids of every record the page matched (released, withheld or protected): the guard's
+    #: honeytoken check sees them all; never served
+    matched: tuple[bytes, ...] = ()
 
 
 def subject_token(key: bytes, resident_id: str) -> bytes:
@@ -161,8 +181,11 @@ class Gate:
         purposes: PurposeRegistry | None = None,
         clock: Callable[[], datetime] | None = None,
         covert_embargo: timedelta = COVERT_EMBARGO,
+        guard: Guard | None = None,
     ) -> None:
         self.vault = vault
+        #: quotas, honeytokens, protected persons and alerts (``None``: unguarded)
+        self.guard = guard if guard is not None and guard.enabled else None
         self.covert_embargo = covert_embargo
         self.policy: Policy = policy if policy is not None else PolicyEngine.from_directory()
         self.purposes = purposes if purposes is not None else PurposeRegistry.load()
@@ -246,8 +269,24 @@ class Gate:
                         out.add(str(party["person"]))
         return out
 
-    def _release(self, ask: Ask, purpose: PurposeDef, view: RecordView, action: str) -> Released:
+    def _release(
+        self,
+        ask: Ask,
+        purpose: PurposeDef,
+        view: RecordView,
+        action: str,
+        protection: Protected | None = None,
+    ) -> Released:
         facts = self.facts(ask, view, view.ref)
+        approval = None
+        if protection is not None:
+            people = self._people(view)
+            if protection.blocked & set(people):
+                facts = dataclasses.replace(facts, protected=True)
+            elif protection.granted:
+                approval = next(
+                    (protection.granted[i] for i in people if i in protection.granted), None
+                )
         decision = authorize(
             self.policy, self._request(ask, purpose, action, view.collection, facts)
         )
@@ -261,11 +300,52 @@ class Gate:
             apply(decision, view.fields, types=types),
             decision,
             self._subjects(view),
+            approval,
         )
+
+    @staticmethod
+    def _people(view: RecordView) -> list[bytes]:
+        """Ids of the persons a record is about: a person itself, an incident's parties."""
+        if view.collection == "person":
+            return [id_of(view.ref)]
+        out: list[bytes] = []
+        for party in view.fields.get("parties") or ():
+            if isinstance(party, Mapping) and party.get("person"):
+                try:
+                    out.append(id_of(str(party["person"])))
+                except (ValueError, TypeError):  # pragma: no cover - validated refs
+                    continue
+        return out
+
+    def _protection(
+        self, ask: Ask, purpose: PurposeDef, views: Sequence[RecordView]
+    ) -> Protected | None:
+        if self.guard is None:
+            return None
+        people = [i for v in views for i in self._people(v)]
+        return self.guard.protection_of(ask.principal.id, people, purpose.code, ask.case_ref)
 
     def _subjects(self, view: RecordView) -> tuple[bytes, ...]:
         """A person's subject, or the subjects of an incident's parties."""
         return tuple(self.vault.subjects([view]))
+
+    def _guarded_facts(self, ask: Ask, purpose: PurposeDef, view: RecordView) -> RecordFacts:
+        """A stored record's facts, ``protected`` when a protected person it is about is not
+        covered by a grant of this request (writes on them need a grant as reads do)."""
+        facts = self.facts(ask, view, view.ref)
+        protection = self._protection(ask, purpose, [view])
+        if protection is not None and protection.blocked & set(self._people(view)):
+            facts = dataclasses.replace(facts, protected=True)
+        return facts
+
+    def _only_protection(self, ask: Ask, purpose: PurposeDef, view: RecordView) -> bool:
+        """Whether the policy would allow reading ``view`` but for its protection (so the
+        reader may be told that a grant would open it, and nobody else is)."""
+        try:
+            self._release(ask, purpose, view, "read")
+        except DeniedError:
+            return False
+        return True
 
     # -- audit -----------------------------------------------------------------------------
     def entry(
@@ -306,8 +386,52 @@ class Gate:
             justification=ask.justification,
             embargo_until=now + self.covert_embargo if covert else None,
             request_id=ask.request_id,
+            approval_ref=next((r.approval_ref for r in released if r.approval_ref), None),
             detail=dict(detail or {}),
         )
+
+    def _commit(self, ask: Ask, entry: Entry, usage: Usage) -> None:
+        """Write the access's audit entry, counting ``usage`` against the principal's quotas
+        in the same transaction; a spent quota refuses the request (audited, alerted) and
+        nothing is released."""
+        guard = self.guard
+        if guard is None:
+            self.vault.audit.append(entry)
+            return
+        p = ask.principal
+        try:
+            with self.vault.store.begin() as conn:
+                guard.admit(conn, p.id, p.role, usage)
+                self.vault.audit.append(entry, conn)
+        except QuotaExceededError as exc:
+            self._refuse(ask, entry, exc)
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError("the access could not be recorded; nothing was released") from exc
+
+    def _refuse(self, ask: Ask, entry: Entry, exc: QuotaExceededError) -> None:
+        if self.guard is None:  # pragma: no cover - only a guarded gate refuses
+            return
+        self.vault.audit.append(
+            dataclasses.replace(
+                entry,
+                outcome="denied",
+                fields=(),
+                detail={**entry.detail, "quota": exc.quota},
+            )
+        )
+        self.guard.refused(ask.principal.id, exc, ask.request_id)
+
+    def _after(self, ask: Ask, ids: Sequence[bytes], action: str, released: bool = True) -> None:
+        """Alerts on what was just released or touched (honeytokens, break-glass)."""
+        if self.guard is not None and ids:
+            self.guard.released(
+                ask.principal.id,
+                ids,
+                ask.request_id,
+                break_glass=ask.break_glass and released,
+                action=action,
+            )
 
     def _denied(
         self,
@@ -350,17 +474,28 @@ class Gate:
     def _read(self, ask: Ask, collection: str, ref: str, action: str) -> Released:
         purpose = self._purpose(ask)
         view = self._current(collection, ref)
+        protection = self._protection(ask, purpose, [view])
         try:
-            released = self._release(ask, purpose, view, action)
+            released = self._release(ask, purpose, view, action, protection)
         except DeniedError as exc:
             self._denied(
                 ask, action, view.collection, exc, purpose, [view.ref], self._subjects(view)
             )
+            if (
+                protection is not None
+                and protection.blocked & set(self._people(view))
+                and self._only_protection(ask, purpose, view)
+            ):
+                self._after(ask, [id_of(view.ref)], action, released=False)
+                raise DeniedError(PROTECTED_HINT) from None
             raise
         # the entry commits before anything is released; if it cannot, nothing is
-        self.vault.audit.append(
-            self.entry(ask, action, view.collection, [released], purpose=purpose)
+        self._commit(
+            ask,
+            self.entry(ask, action, view.collection, [released], purpose=purpose),
+            Usage(released=1, subjects=released.subjects),
         )
+        self._after(ask, [id_of(view.ref)], action)
         return released
 
     def search(
@@ -387,10 +522,22 @@ class Gate:
         except DeniedError as exc:
             self._denied(ask, "search", coll.name, exc, purpose)
             raise
+        detail: dict[str, Any] = {"index": spec.name}
+        if self.guard is not None:  # a spent quota: nothing more this window, not even a search
+            spent = self.guard.spent(ask.principal.id, ask.principal.role)
+            if spent is not None:
+                self._refuse(
+                    ask, self.entry(ask, "search", coll.name, purpose=purpose, detail=detail), spent
+                )
+                raise spent
         region = ask.principal.region
         spec, values, rows = self.vault.candidates(coll, criteria, [region] if region else [])
         page = self._page(ask, purpose, coll, spec, values, rows, after, limit, decision)
-        self.vault.audit.append(
+        detail["withheld"] = page.withheld
+        if page.protected:
+            detail["protected"] = len(page.protected)
+        self._commit(
+            ask,
             self.entry(
                 ask,
                 "search",
@@ -398,9 +545,15 @@ class Gate:
                 page.items,
                 purpose=purpose,
                 policies=decision.reasons,
-                detail={"index": spec.name, "withheld": page.withheld},
-            )
+                detail=detail,
+            ),
+            Usage(
+                released=len(page.items),
+                subjects=[x for r in page.items for x in r.subjects],
+                miss=not page.matched,
+            ),
         )
+        self._after(ask, page.matched, "search")
         return page
 
     def _page(
@@ -418,20 +571,35 @@ class Gate:
         if after is not None:
             rows = [r for r in rows if bytes(r.id) > after]
         items: list[Released] = []
+        protected: list[str] = []
+        matched: list[bytes] = []
         withheld = 0
         last: bytes | None = None
+
+        def done(cursor: str | None) -> Page:
+            return Page(items, cursor, withheld, decision, tuple(protected), tuple(matched))
+
         for row in rows:
             if len(items) >= limit:
-                return Page(items, _cursor_out(last) if last else None, withheld, decision)
+                return done(_cursor_out(last) if last else None)
             last = bytes(row.id)
             view = self.vault.open_row(row)
             if not self.vault.matches(coll, spec, values, view):
                 continue
+            matched.append(last)
+            protection = self._protection(ask, purpose, [view])
             try:
-                items.append(self._release(ask, purpose, view, "read"))
+                items.append(self._release(ask, purpose, view, "read", protection))
             except DeniedError:
-                withheld += 1
-        return Page(items, None, withheld, decision)
+                if (
+                    protection is not None
+                    and protection.blocked & set(self._people(view))
+                    and self._only_protection(ask, purpose, view)
+                ):
+                    protected.append(view.ref)
+                else:
+                    withheld += 1
+        return done(None)
 
     def incidents_of_case(
         self, ask: Ask, case_ref: str, *, limit: int = DEFAULT_PAGE, cursor: str | None = None
@@ -496,7 +664,7 @@ class Gate:
         purpose = self._purpose(ask)
         coll = self._collection(collection)
         old = self._current(coll.name, ref)
-        before = self.facts(ask, old, ref)
+        before = self._guarded_facts(ask, purpose, old)
         self._decide_write(ask, purpose, "update", coll.name, before)
         new = coll.validate(changes, partial_of=old.fields)
         after = self.facts(ask, {"collection": coll.name, **new}, ref)
@@ -509,13 +677,14 @@ class Gate:
             purpose=self._vault_purpose(ask, purpose),
             audit=self._write_entry(ask, purpose, "update", decision),
         )
+        self._after(ask, [id_of(ref)], "update", released=False)
         return self._after_write(ask, purpose, view)
 
     def delete(self, ask: Ask, collection: str, ref: str) -> None:
         purpose = self._purpose(ask)
         coll = self._collection(collection)
         old = self._current(coll.name, ref)
-        facts = self.facts(ask, old, ref)
+        facts = self._guarded_facts(ask, purpose, old)
         decision = self._decide_write(ask, purpose, "delete", coll.name, facts)
         self.vault.delete(
             coll.name,
@@ -524,12 +693,13 @@ class Gate:
             purpose=self._vault_purpose(ask, purpose),
             audit=self._write_entry(ask, purpose, "delete", decision),
         )
+        self._after(ask, [id_of(ref)], "delete", released=False)
 
     def _after_write(self, ask: Ask, purpose: PurposeDef, view: RecordView) -> Released:
         """The written record as a ``read`` would release it (only its reference when the
         writer may not read it)."""
         try:
-            return self._release(ask, purpose, view, "read")
+            return self._release(ask, purpose, view, "read", self._protection(ask, purpose, [view]))
         except DeniedError:
             return Released(
                 view.collection, view.ref, view.version, view.region, {}, Decision.deny()
@@ -576,6 +746,153 @@ class Gate:
         counts = self.vault.counts()
         self.record(ask, "search", "statistics", {"aggregate": "counts"})
         return counts
+
+    # -- the guard's workflow: protected persons, grants, alerts ----------------------------
+    def _guarded(self) -> Guard:
+        if self.guard is None:
+            raise PolicyError("the guard is switched off in this vault ([guard] enabled)")
+        return self.guard
+
+    def _require_role(self, ask: Ask, roles: frozenset[str], what: str) -> PurposeDef:
+        purpose = self._purpose(ask)
+        if ask.principal.role not in roles:
+            exc = DeniedError(f"{what} is for the {', '.join(sorted(roles))} role")
+            self._denied(ask, "admin", "guard", exc, purpose)
+            raise exc
+        return purpose
+
+    def protect(self, ask: Ask, ref: str, category: str, reason: str) -> None:
+        """Mark a person of the supervisor's region as protected (reason stored sealed)."""
+        guard = self._guarded()
+        purpose = self._require_role(ask, frozenset({"supervisor"}), "protecting a person")
+        view = self._current("person", ref)
+        if view.region != ask.principal.region:
+            exc = DeniedError("a supervisor protects persons of their own region only")
+            self._denied(ask, "update", "person", exc, purpose, [view.ref])
+            raise exc
+        guard.protection.mark(id_of(view.ref), category, reason, ask.principal.id)
+        self.vault.audit.append(
+            self.entry(
+                ask,
+                "update",
+                "person",
+                purpose=purpose,
+                refs=[view.ref],
+                subjects=self._subjects(view),
+                detail={"op": "protect"},
+            )
+        )
+
+    def unprotect(self, ask: Ask, ref: str) -> None:
+        guard = self._guarded()
+        purpose = self._require_role(ask, frozenset({"supervisor"}), "lifting a protection")
+        view = self._current("person", ref)
+        if view.region != ask.principal.region:
+            exc = DeniedError("a supervisor lifts protections in their own region only")
+            self._denied(ask, "update", "person", exc, purpose, [view.ref])
+            raise exc
+        guard.protection.unmark(id_of(view.ref))
+        self.vault.audit.append(
+            self.entry(
+                ask,
+                "update",
+                "person",
+                purpose=purpose,
+                refs=[view.ref],
+                subjects=self._subjects(view),
+                detail={"op": "unprotect"},
+            )
+        )
+
+    def request_grant(self, ask: Ask, ref: str, justification: str) -> Grant:
+        """Ask for a grant to read a protected person under the ask's purpose and case."""
+        guard = self._guarded()
+        purpose = self._purpose(ask)
+        rid = id_of_ref(ref, "person")
+        grant = guard.protection.request(
+            ask.principal.id, rid, purpose.code, ask.case_ref, justification
+        )
+        self.vault.audit.append(
+            dataclasses.replace(
+                self.entry(
+                    ask,
+                    "create",
+                    "grants",
+                    purpose=purpose,
+                    refs=[ref_of(rid)],
+                    detail={"op": "grant-request", "grant": grant.id},
+                ),
+                justification=justification.strip()[:500],  # sealed in the entry
+            )
+        )
+        return grant
+
+    def decide_grant(self, ask: Ask, grant_id: str, *, approve: bool) -> Grant:
+        """An approver approves or denies a pending grant request (never their own)."""
+        guard = self._guarded()
+        purpose = self._require_role(ask, frozenset({"approver"}), "deciding a grant")
+        grant = guard.protection.decide(
+            grant_id, ask.principal.id, approve=approve, minutes=guard.config.grant_minutes
+        )
+        self.vault.audit.append(
+            dataclasses.replace(
+                self.entry(
+                    ask,
+                    "update",
+                    "grants",
+                    purpose=purpose,
+                    refs=[grant.person],
+                    detail={
+                        "op": "grant-approve" if approve else "grant-deny",
+                        "grant": grant.id,
+                        "for": grant.principal,
+                    },
+                ),
+                approval_ref=grant.id,
+            )
+        )
+        return grant
+
+    def grants(self, ask: Ask, state: str | None = None, limit: int = 50) -> list[Grant]:
+        """Approvers see every request; anyone else their own."""
+        guard = self._guarded()
+        purpose = self._purpose(ask)
+        check_limit(limit)
+        mine = None if ask.principal.role == "approver" else ask.principal.id
+        found = guard.protection.list(state=state, principal=mine, limit=limit)
+        self.vault.audit.append(
+            self.entry(ask, "search", "grants", purpose=purpose, detail={"results": len(found)})
+        )
+        return found
+
+    def alerts(self, ask: Ask, **filters: Any) -> list[Alert]:
+        """Alerts, filtered (supervisors and auditors); the listing is audited."""
+        guard = self._guarded()
+        purpose = self._require_role(ask, REVIEW_ROLES, "the alert queue")
+        found = guard.alerts.list(**filters)
+        self.vault.audit.append(
+            self.entry(ask, "search", "alerts", purpose=purpose, detail={"results": len(found)})
+        )
+        return found
+
+    def review_alert(self, ask: Ask, alert_id: int, action: str, note: str) -> Alert:
+        """Acknowledge (with a note) or escalate an alert; audited, the note sealed."""
+        guard = self._guarded()
+        purpose = self._require_role(ask, REVIEW_ROLES, "reviewing alerts")
+        done = guard.alerts.review(alert_id, action, note, ask.principal.id)
+        self.vault.audit.append(
+            dataclasses.replace(
+                self.entry(
+                    ask,
+                    "update",
+                    "alerts",
+                    purpose=purpose,
+                    detail={"op": action, "alert": alert_id, "about": done.principal},
+                ),
+                justification=note.strip()[:500],  # sealed in the entry
+            )
+        )
+        return done
 
 
 def id_of_ref(ref: str, field_name: str = "ref") -> bytes:

@@ -6,11 +6,15 @@ under uvicorn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from strongroom.api._app import Service, create_app
 from strongroom.api._middleware import MAX_BODY_BYTES
 from strongroom.api._openapi import openapi_document, openapi_text
 from strongroom.auth import Authenticator, FailureLimiter, OidcVerifier, PrincipalStore, TokenStore
 from strongroom.gate import Gate
+from strongroom.guard import Guard, GuardConfig
 from strongroom.policy import Policy, PurposeRegistry
 from strongroom.vault import Vault
 
@@ -25,12 +29,21 @@ def build_service(
     purposes: PurposeRegistry | None = None,
     oidc: OidcVerifier | None = None,
     limiter: FailureLimiter | None = None,
+    guard: GuardConfig | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Service:
-    """The gate, authenticator and stores over an open vault."""
+    """The gate (guarded as the vault's ``[guard]`` settings, or ``guard``, say),
+    authenticator and stores over an open vault. ``clock`` is a test seam."""
     engine = vault.engines()[0]
     tokens = TokenStore(engine, vault.keyring.service_key(TOKEN_HASH_KEY))
     return Service(
-        gate=Gate(vault, policy=policy, purposes=purposes),
+        gate=Gate(
+            vault,
+            policy=policy,
+            purposes=purposes,
+            clock=clock,
+            guard=Guard(vault, guard, tokens=tokens, clock=clock),
+        ),
         authenticator=Authenticator(tokens, oidc=oidc, limiter=limiter),
         principals=PrincipalStore(engine),
         tokens=tokens,

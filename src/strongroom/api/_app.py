@@ -22,8 +22,8 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, Any, Final
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
@@ -49,6 +49,7 @@ from strongroom.auth import (
 from strongroom.auth import Principal as AuthPrincipal
 from strongroom.errors import NotFoundError, ValidationError
 from strongroom.gate import Ask, Gate, Page, Released
+from strongroom.guard import WebhookSender
 from strongroom.policy import DeniedError
 from strongroom.policy import Principal as PolicyPrincipal
 
@@ -60,7 +61,12 @@ METRICS_ROLES: Final = frozenset({"admin", "auditor"})
 STATS_ROLES: Final = frozenset({"analyst"})
 AUDIT_ROLES: Final = frozenset({"auditor"})
 CITIZEN_ROLES: Final = frozenset({"citizen"})
-ALL_ROLES: Final = RECORD_ROLES | ADMIN_ROLES | METRICS_ROLES | STATS_ROLES | CITIZEN_ROLES
+APPROVER_ROLES: Final = frozenset({"approver"})
+GRANT_ROLES: Final = RECORD_ROLES | APPROVER_ROLES
+REVIEW_ROLES: Final = frozenset({"supervisor", "auditor"})
+ALL_ROLES: Final = (
+    RECORD_ROLES | ADMIN_ROLES | METRICS_ROLES | STATS_ROLES | CITIZEN_ROLES | APPROVER_ROLES
+)
 
 _USER_CURSOR = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _TOKEN_ID = re.compile(r"[a-z2-7]{8}")
@@ -80,7 +86,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "A unique value (resident ID, principal id) is already held",
         413: "Body too large",
         422: "Invalid input: each failing field and the reason",
-        429: "Too many failed authentications from this client",
+        429: "Too many failed authentications from this client, or a quota is spent",
         503: "The store or the identity provider's keys are unavailable",
     }.items()
 }
@@ -168,6 +174,7 @@ def _page(p: Page) -> dict[str, Any]:
         "items": [_released(r) for r in p.items],
         "next_cursor": p.cursor,
         "withheld": p.withheld,
+        "protected": [{"ref": r, "request_access": "POST /v1/grants"} for r in p.protected],
     }
 
 
@@ -198,13 +205,21 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = Sequencer(service.gate.vault.audit) if sequencer else None
-        if worker is not None:
-            worker.start()
+        guard = service.gate.guard
+        sender = None
+        if guard is not None and guard.config.webhook_url:
+            sender = WebhookSender(
+                guard.alerts, guard.config.webhook_url, attempts=guard.config.webhook_attempts
+            )
+        for job in (worker, sender):
+            if job is not None:
+                job.start()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
+            for job in (sender, worker):
+                if job is not None:
+                    job.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -321,7 +336,12 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
     AuditAsk = Annotated[Ask, Depends(asker(AUDIT_ROLES))]
     CitizenAsk = Annotated[Ask, Depends(asker(CITIZEN_ROLES))]
     AnyAsk = Annotated[Ask, Depends(asker(ALL_ROLES))]
+    GrantAsk = Annotated[Ask, Depends(asker(GRANT_ROLES))]
+    ApproverAsk = Annotated[Ask, Depends(asker(APPROVER_ROLES))]
+    ReviewAsk = Annotated[Ask, Depends(asker(REVIEW_ROLES))]
+    SupervisorAsk = Annotated[Ask, Depends(asker({"supervisor"}))]
     RefPath = Annotated[str, Path(max_length=64, description="A record reference (UUID).")]
+    GrantId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="A grant request id.")]
     Limit = Annotated[int, Query(ge=1, le=100, description="Page size, at most 100.")]
     Cursor = Annotated[
         str | None, Query(max_length=64, description="The next_cursor of the previous page.")
@@ -422,6 +442,89 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
     @v1.patch("/incidents/{ref}", response_model=m.IncidentOut, tags=["incidents"])
     def update_incident(ask: RecordAsk, ref: RefPath, body: m.IncidentPatch) -> dict[str, Any]:
         return _released(gate.update(ask, "incident", ref, _changes(body)))
+
+    # -- the guard: protected persons, grants, alerts -------------------------------------
+    @v1.post("/persons/{ref}/protect", status_code=204, tags=["guard"])
+    def protect_person(ask: SupervisorAsk, ref: RefPath, body: m.Protect) -> Response:
+        """Mark a person as protected: from now on reading them (or incidents naming them)
+        needs a grant approved by a second principal. Supervisors, own region."""
+        gate.protect(ask, ref, body.category, body.reason)
+        return Response(status_code=204)
+
+    @v1.delete("/persons/{ref}/protect", status_code=204, tags=["guard"])
+    def unprotect_person(ask: SupervisorAsk, ref: RefPath) -> Response:
+        """Lift a person's protection."""
+        gate.unprotect(ask, ref)
+        return Response(status_code=204)
+
+    @v1.post("/grants", status_code=201, response_model=m.GrantOut, tags=["guard"])
+    def request_grant(ask: RecordAsk, body: m.GrantRequest) -> dict[str, Any]:
+        """Ask for a grant to read a protected person, under this request's purpose and case
+        ref; an approver decides."""
+        grant = gate.request_grant(ask, body.person, body.justification)
+        return grant.to_json(gate.guard.now() if gate.guard else grant.requested_at)
+
+    @v1.get("/grants", response_model=m.GrantList, tags=["guard"])
+    def list_grants(
+        ask: GrantAsk,
+        state: Annotated[
+            Literal["pending", "approved", "denied", "revoked"] | None, Query()
+        ] = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Grant requests: every one for approvers, your own for anyone else."""
+        found = gate.grants(ask, state, limit)
+        now = gate.guard.now() if gate.guard else None
+        return {"items": [g.to_json(now or g.requested_at) for g in found]}
+
+    @v1.post("/grants/{grant_id}/approve", response_model=m.GrantOut, tags=["guard"])
+    def approve_grant(ask: ApproverAsk, grant_id: GrantId) -> dict[str, Any]:
+        """Approve a pending request (not your own); the grant expires after the vault's
+        ``[guard] grant_minutes``."""
+        grant = gate.decide_grant(ask, grant_id, approve=True)
+        return grant.to_json(gate.guard.now() if gate.guard else grant.requested_at)
+
+    @v1.post("/grants/{grant_id}/deny", response_model=m.GrantOut, tags=["guard"])
+    def deny_grant(ask: ApproverAsk, grant_id: GrantId) -> dict[str, Any]:
+        """Deny a pending request."""
+        grant = gate.decide_grant(ask, grant_id, approve=False)
+        return grant.to_json(gate.guard.now() if gate.guard else grant.requested_at)
+
+    @v1.get("/alerts", response_model=m.AlertPage, tags=["guard"])
+    def list_alerts(
+        ask: ReviewAsk,
+        state: Annotated[Literal["open", "acknowledged", "escalated"] | None, Query()] = None,
+        kind: Annotated[str | None, Query(max_length=32)] = None,
+        severity: Annotated[Literal["low", "medium", "high"] | None, Query()] = None,
+        principal: Annotated[str | None, Query(max_length=128)] = None,
+        since: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+        after: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Alerts, oldest first, filtered; ``state=open`` is the review queue (every alert
+        and every break-glass access until someone acknowledges or escalates it)."""
+        if since is not None and since.tzinfo is None:
+            raise ValidationError.single("since", "give a time zone offset")
+        found = gate.alerts(
+            ask,
+            state=state,
+            kind=kind,
+            severity=severity,
+            principal=principal,
+            since=since,
+            after=after,
+            limit=limit + 1,
+        )
+        items = [a.to_json() for a in found[:limit]]
+        more = len(found) > limit
+        return {"items": items, "next_after": items[-1]["id"] if more and items else None}
+
+    @v1.post("/alerts/{alert_id}/review", response_model=m.AlertOut, tags=["guard"])
+    def review_alert(
+        ask: ReviewAsk, alert_id: Annotated[int, Path(ge=1, le=2**53)], body: m.Review
+    ) -> dict[str, Any]:
+        """Acknowledge an alert with a note, or escalate it (audited; the note is sealed)."""
+        return gate.review_alert(ask, alert_id, body.action, body.note).to_json()
 
     # -- statistics ----------------------------------------------------------------------
     @v1.get("/statistics", response_model=m.Statistics, tags=["statistics"])

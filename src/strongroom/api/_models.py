@@ -145,10 +145,19 @@ class IncidentOut(_Released):
     fields: IncidentFields
 
 
+class ProtectedHit(BaseModel):
+    """A protected person the search hit: its reference only, and how to ask for access."""
+
+    ref: str
+    request_access: str
+
+
 class PersonPage(BaseModel):
     items: list[PersonOut]
     #: pass as ``cursor`` for the next page; ``null``: no more
     next_cursor: str | None
+    #: protected persons the search hit (reading one needs a grant)
+    protected: list[ProtectedHit] = []
     #: matches the policy left out (a count, never which)
     withheld: int
 
@@ -157,6 +166,8 @@ class IncidentPage(BaseModel):
     items: list[IncidentOut]
     next_cursor: str | None
     withheld: int
+    #: incidents about protected persons the listing hit (reading one needs a grant)
+    protected: list[ProtectedHit] = []
 
 
 # -- principals and tokens -----------------------------------------------------------------
@@ -244,6 +255,8 @@ class Problem(BaseModel):
     #: the Strongroom error class (the SDK raises the same one)
     code: str
     errors: list[FieldProblem] = []
+    #: for 429 QuotaExceededError: the quota that is spent
+    quota: str | None = None
 
 
 # -- the audit log -------------------------------------------------------------------------
@@ -323,3 +336,63 @@ class Erasure(_Strict):
     """Why the person must be erased: the provision or order (recorded in the audit log)."""
 
     legal_basis: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# -- the guard -----------------------------------------------------------------------------
+class Protect(_Strict):
+    """Mark a person as protected: why (stored sealed)."""
+
+    category: Literal["official", "public_figure", "staff", "witness", "other"]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class GrantRequest(_Strict):
+    """Ask for a grant to read a protected person, under the request's purpose and case."""
+
+    person: Ref
+    justification: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class GrantOut(BaseModel):
+    id: str
+    principal: str
+    person: str
+    purpose: str
+    case_ref: str | None
+    #: pending | approved | denied | revoked | expired
+    state: str
+    requested_at: str | None
+    approver: str | None
+    decided_at: str | None
+    expires_at: str | None
+
+
+class GrantList(BaseModel):
+    items: list[GrantOut]
+
+
+class AlertOut(BaseModel):
+    id: int
+    created_at: str
+    kind: str
+    severity: Literal["low", "medium", "high"]
+    principal: str
+    summary: str
+    #: audit entry indices, request ids, quota names: never record contents
+    evidence: dict[str, Any]
+    state: Literal["open", "acknowledged", "escalated"]
+    reviewed_by: str | None
+    reviewed_at: str | None
+    delivered: bool
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_after: int | None
+
+
+class Review(_Strict):
+    """Acknowledge an alert with a note, or escalate it (the note is stored sealed)."""
+
+    action: Literal["acknowledge", "escalate"]
+    note: Annotated[str, Field(min_length=1, max_length=2000)]

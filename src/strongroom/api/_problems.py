@@ -24,6 +24,7 @@ from strongroom.errors import (
     StrongroomError,
     ValidationError,
 )
+from strongroom.guard import QuotaExceededError
 from strongroom.policy import DeniedError, PolicyError
 
 log = logging.getLogger("strongroom.api")
@@ -39,6 +40,7 @@ STATUS: Final[list[tuple[type[StrongroomError], int, str, str]]] = [
     (PolicyError, 400, "purpose", "The request's purpose or case is not acceptable"),
     (AccessError, 400, "purpose", "The request's purpose or case is not acceptable"),
     (RateLimitedError, 429, "rate-limited", "Too many failed authentications"),
+    (QuotaExceededError, 429, "quota", "A quota is spent"),
     (AuthenticationError, 401, "unauthenticated", "Authentication is required"),
     (JwksUnavailableError, 503, "unavailable", "The identity provider's keys are unavailable"),
     (NotFoundError, 404, "not-found", "No such record"),
@@ -55,6 +57,7 @@ def problem(
     code: str,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
@@ -63,6 +66,7 @@ def problem(
         "detail": detail,
         "code": code,
         "errors": errors or [],
+        **extensions,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -80,12 +84,13 @@ def _for_error(exc: StrongroomError) -> JSONResponse:
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="strongroom"'
         detail = "a valid bearer token is required"
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | QuotaExceededError):
         headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         log.error("request failed: %s", type(exc).__name__)
         detail = "the request could not be completed"
-    return problem(status, slug, title, detail, type(exc).__name__, errors, headers)
+    extra = {"quota": exc.quota} if isinstance(exc, QuotaExceededError) else {}
+    return problem(status, slug, title, detail, type(exc).__name__, errors, headers, **extra)
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:

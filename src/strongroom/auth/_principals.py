@@ -25,7 +25,16 @@ from strongroom.errors import ConflictError, FieldError, NotFoundError, StoreErr
 
 #: every role a principal can hold (what each may do is the policy's business)
 ROLES: Final = frozenset(
-    {"call_taker", "investigator", "supervisor", "auditor", "admin", "citizen", "analyst"}
+    {
+        "call_taker",
+        "investigator",
+        "supervisor",
+        "auditor",
+        "admin",
+        "citizen",
+        "analyst",
+        "approver",
+    }
 )
 #: the kinds of principal
 PRINCIPAL_KINDS: Final = frozenset({"user", "service"})
