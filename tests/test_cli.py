@@ -140,6 +140,7 @@ def test_command_tree_is_the_documented_one() -> None:
         "audit search", "audit verify-receipt", "witness keygen", "witness run",
         "erase", "backup", "restore", "retention run", "hold add", "hold release", "hold list",
         "keys rotate", "keys rekey", "keys retire", "keys status", "keys rotate-root",
+        "honeytokens plant", "honeytokens status",
     }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from strongroom.cli import (
     _audit,
     _bulk,
     _demo,
+    _guard,
     _keys,
     _records,
     _rotate,
@@ -197,6 +198,11 @@ app.add_typer(tokens_app, name="tokens", rich_help_panel=_ACCESS)
 policy_app = typer.Typer(help="Cedar access policies.", no_args_is_help=True)
 policy_app.command("check")(_access.policy_check)
 app.add_typer(policy_app, name="policy", rich_help_panel=_ACCESS)
+
+honeytokens_app = typer.Typer(help="Canary records that alarm when anyone touches them.")
+honeytokens_app.command("plant")(_guard.honeytokens_plant)
+honeytokens_app.command("status")(_guard.honeytokens_status)
+app.add_typer(honeytokens_app, name="honeytokens", rich_help_panel=_ACCESS)
 
 _AUDIT = "Audit"
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)

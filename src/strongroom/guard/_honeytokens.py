@@ -132,7 +132,7 @@ class Honeytokens:
                 .select_from(honeytoken_marks)
                 .where(honeytoken_marks.c.kind == "record")
             ).scalar_one()
-        return int(n) // 1  # persons and incidents both carry a record mark
+        return int(n)  # persons and incidents both carry a record mark
 
 
 def owned_phone(phone_range: tuple[str, str], rng: random.Random) -> str:
