@@ -50,6 +50,7 @@ from strongroom.auth import Principal as AuthPrincipal
 from strongroom.errors import NotFoundError, ValidationError
 from strongroom.gate import Ask, Gate, Page, Released
 from strongroom.guard import WebhookSender
+from strongroom.guard._detect import DetectorRunner, Detectors
 from strongroom.policy import DeniedError
 from strongroom.policy import Principal as PolicyPrincipal
 
@@ -211,15 +212,27 @@ def create_app(service: Service, *, title: str = "Strongroom", sequencer: bool =
             sender = WebhookSender(
                 guard.alerts, guard.config.webhook_url, attempts=guard.config.webhook_attempts
             )
-        for job in (worker, sender):
-            if job is not None:
-                job.start()
+        detectors = None
+        if guard is not None and sequencer:
+            detectors = DetectorRunner(
+                Detectors(
+                    service.gate.vault.audit,
+                    guard.alerts,
+                    guard.config,
+                    guard.engine,
+                    clock=guard.now,
+                    principals=service.principals,
+                ),
+                maintenance=guard.prune,
+            )
+        jobs = [job for job in (worker, sender, detectors) if job is not None]
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
-            for job in (sender, worker):
-                if job is not None:
-                    job.stop()
+            for job in reversed(jobs):
+                job.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -765,9 +765,20 @@ class DetectorRunner:
     """Runs :meth:`Detectors.run_once` every ``interval`` seconds in a daemon thread.
     Failures are logged (by type) and retried on the next tick."""
 
-    def __init__(self, detectors: Detectors, *, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        detectors: Detectors,
+        *,
+        interval: float = 5.0,
+        maintenance: Callable[[], None] | None = None,
+        maintenance_every: float = 3600.0,
+    ) -> None:
         self.detectors = detectors
         self.interval = interval
+        #: called once at start and then every ``maintenance_every`` seconds (pruning
+        #: old quota counters)
+        self._maintenance = maintenance
+        self._maintenance_every = maintenance_every
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -785,8 +796,15 @@ class DetectorRunner:
             log.warning("guard detectors: the lease was not released (%s)", type(exc).__name__)
 
     def _run(self) -> None:
+        last_maintenance = -1e18
         while not self._stop.wait(self.interval):
             try:
+                if (
+                    self._maintenance is not None
+                    and time.monotonic() - last_maintenance >= self._maintenance_every
+                ):
+                    last_maintenance = time.monotonic()
+                    self._maintenance()
                 self.detectors.run_once()
             except (StrongroomError, SQLAlchemyError) as exc:
                 log.error("guard detectors failed (%s); will retry", type(exc).__name__)

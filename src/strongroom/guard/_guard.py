@@ -163,6 +163,11 @@ class Guard:
             )
         return out
 
+    def prune(self) -> None:
+        """Forget quota counters and subject rows that no window or baseline needs."""
+        with self.engine.begin() as conn:
+            self.quotas.prune(conn, self._clock())
+
     def suspend(self, principal_id: str) -> int:
         """Revoke every active API token of the principal; how many were."""
         if self.tokens is None:
