@@ -200,3 +200,8 @@ def test_known_valid_numbers_are_valid(seed: int) -> None:
         number = number[:i] + str((int(number[i]) + rng.randint(1, 9)) % 10) + number[i + 1 :]
     if _columns._known_valid(number):
         assert resident_id(number) is not None
+
+
+@given(first17=st.text("0123456789", min_size=17, max_size=17))
+def test_check_characters_are_the_validators(first17: str) -> None:
+    assert _columns._CHECK[int(first17, 13) * 2 % 11] == resident_id_check_char(first17)

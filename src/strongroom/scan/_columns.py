@@ -27,13 +27,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from itertools import zip_longest
+from itertools import repeat, zip_longest
 from typing import Final
 
 from strongroom.scan._hit import EMPTY, Cell
 from strongroom.scan._model import Kind
 from strongroom.scan._validate import mobile_pattern, resident_id
-from strongroom.schema._resident_id import resident_id_check_char
 
 __all__ = ["Column", "cells_of", "count", "split", "support"]
 
@@ -60,6 +59,9 @@ _EMAILS: Final = _column_of(
 #: 17 digits and a check character (an X in either case)
 _IDS: Final = _column_of(r"[0-9]{17}[0-9Xx]")
 
+#: the check character by ``int(first 17 digits, 13) * 2 % 11`` (ISO 7064 MOD 11-2; see
+#: :func:`strongroom.schema._resident_id._check_char`, which this is checked against)
+_CHECK: Final = "10X98765432"
 _AREAS: set[str] = set()
 _DATES: set[str] = set()
 
@@ -67,11 +69,12 @@ _DATES: set[str] = set()
 def _known_valid(number: str) -> bool:
     """Whether an 18-character number (17 digits and a check character) is a valid resident
     ID, from its address code and birth date having passed the validator before; False means
-    "not known", not "invalid"."""
+    "not known", not "invalid". (:func:`_resident_ids` does the same over a column.)"""
+    number = number.upper()
     return (
         number[:6] in _AREAS
         and number[6:14] in _DATES
-        and resident_id_check_char(number[:17]) == number[17].upper()
+        and _CHECK[int(number[:17], 13) * 2 % 11] == number[17]
     )
 
 
@@ -100,14 +103,19 @@ class Column:
         self.stand_ins: dict[str, Cell] = {}
 
 
-def split(text: str, delimiter: str) -> tuple[int, list[tuple[str, ...]]]:
+def split(text: str, delimiter: str) -> tuple[int, list[Sequence[str]]]:
     """The lines of a block (the last line feed ends the last line) and its columns; short
     rows are padded with empty cells (which yield nothing)."""
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    rows = [line.split(delimiter) for line in lines]
-    return len(rows), list(zip_longest(*rows, fillvalue=""))
+    rows = len(lines)
+    counts = set(map(str.count, lines, repeat(delimiter)))
+    if len(counts) == 1:  # every line has as many cells: one split, then every width-th cell
+        width = counts.pop() + 1
+        cells = "\n".join(lines).replace("\n", delimiter).split(delimiter)
+        return rows, [cells[c::width] for c in range(width)]
+    return rows, list(zip_longest(*(line.split(delimiter) for line in lines), fillvalue=""))
 
 
 def cells_of(values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]) -> list[Cell]:
@@ -118,7 +126,7 @@ def cells_of(values: Sequence[str], column: Column, cell_of: Callable[[str], Cel
     if column.email_header and _EMAILS.fullmatch(joined) is not None:
         return _one_class(values, column, "email", cell_of)
     if _IDS.fullmatch(joined) is not None:
-        return _resident_ids(values, column, cell_of)
+        return _resident_ids(values, column, cell_of, "x" in joined)
     return _distinct(values, column, cell_of)
 
 
@@ -135,16 +143,27 @@ def _one_class(
 
 
 def _resident_ids(
-    values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]
+    values: Sequence[str], column: Column, cell_of: Callable[[str], Cell], lower_x: bool
 ) -> list[Cell]:
+    """A column of 17 digits and a check character (or empty): valid numbers share a
+    stand-in once their address code and birth date are known (see :func:`_known_valid`)."""
+    upper = [v.upper() for v in values] if lower_x else values
+    areas, dates, check = _AREAS, _DATES, _CHECK
+    known = [
+        v[:6] in areas and v[6:14] in dates and check[int(v[:17], 13) * 2 % 11] == v[17]
+        for v in upper
+    ]
     stand_in = column.stand_ins.get("resident_id")
+    if stand_in is None and True in known:
+        first = values[known.index(True)]
+        stand_in = column.stand_ins["resident_id"] = cell_of(first).stand_in()
     out: list[Cell] = []
     append = out.append
-    for value in values:
-        if not value:
+    for value, ok in zip(values, known, strict=True):
+        if ok:
+            append(stand_in)  # type: ignore[arg-type]  # set above when any is known
+        elif not value:
             append(EMPTY)
-        elif stand_in is not None and _known_valid(value):
-            append(stand_in)
         else:
             cell = cell_of(value)
             if _learn(value) and stand_in is None:
@@ -154,18 +173,15 @@ def _resident_ids(
 
 
 def _distinct(values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]) -> list[Cell]:
+    """Any column: each value not seen before in this column is worked out once."""
     memo = column.memo
-    out: list[Cell] = []
-    append = out.append
-    for value in values:
-        cell = memo.get(value)
-        if cell is None:
-            cell = cell_of(value) if value else EMPTY
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            memo[value] = cell
-        append(cell)
-    return out
+    missing = set(values).difference(memo)
+    if len(memo) + len(missing) > _MEMO_SIZE:
+        memo.clear()
+        missing = set(values)
+    for value in missing:
+        memo[value] = cell_of(value) if value else EMPTY
+    return list(map(memo.__getitem__, values))
 
 
 def support(columns: list[list[Cell]], rows: int) -> list[bool]:

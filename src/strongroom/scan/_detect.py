@@ -395,7 +395,7 @@ class Scanner:
     def _table_hits(
         self,
         loc: Location,
-        values: list[tuple[str, ...]],
+        values: list[Sequence[str]],
         contexts: list[tuple[str, ...]],
         cells: list[list[Cell]],
         supported: list[bool],
