@@ -86,7 +86,9 @@ def _local(units: Sequence[Unit], options: Options, workers: int) -> Iterator[tu
             yield scan_unit(unit, options)
         return
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["strongroom.scan._run"])
+    # the main script too (the default), once, in the fork server: workers forked from it
+    # then skip re-running it as __mp_main__ (for the console script, importing the CLI)
+    context.set_forkserver_preload(["__main__", "strongroom.scan._run"])
     with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context) as pool:
         yield from pool.map(scan_unit, units, repeat(options))
 
