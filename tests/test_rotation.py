@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from tests._world import PERSON, REGION, incident
 from tests.conftest import ACTOR, PASSPHRASE, PURPOSE
 
 KW: dict[str, Any] = {"actor": ACTOR, "purpose": PURPOSE}
+T = TypeVar("T")
 FAST: dict[str, Any] = {**KW, "_settle": 0.0}
 
 
@@ -308,6 +310,21 @@ def test_rotate_root_refuses_a_pkcs11_vault(vault_dirs: tuple[Path, Path]) -> No
 
 
 # -- online: reads and writes during a rekey -------------------------------------------------
+def while_writing(worker: Callable[[int], None], stop: threading.Event, job: Callable[[], T]) -> T:
+    """Run ``worker(k)`` in three threads (k = 0, 1, 2) and ``job()`` once they are under
+    way; then set ``stop`` and wait for the workers. Returns what the job returned."""
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    try:
+        return job()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+
+
 def test_rekey_online_concurrent_reads_and_writes(
     vault: Vault, vault_dirs: tuple[Path, Path]
 ) -> None:
@@ -334,14 +351,8 @@ def test_rekey_online_concurrent_reads_and_writes(
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    rekey(vault, batch_size=20, **KW)  # waits out the KEK cache time: writers keep going
-    stop.set()
-    for t in threads:
-        t.join(timeout=120)
+    # the rekey waits out the KEK cache time: writers keep going
+    while_writing(worker, stop, lambda: rekey(vault, batch_size=20, **KW))
     assert not errors, errors
     rekey(vault, **FAST)  # anything a writer made under version 1 before it saw version 2
     st = _status(vault, records=True)
@@ -374,6 +385,27 @@ with Vault.open(Path(sys.argv[1]), Path(sys.argv[2]), PASSPHRASE) as v:
 """
 
 
+def kill_mid_run(args: list[str], env: dict[str, str], batches: int, delay: float) -> int:
+    """Run a job's child process that prints a ``batch`` line per committed batch; SIGKILL
+    it ``delay`` seconds after the ``batches``-th line (fewer than remain: so always mid-run,
+    whatever the machine's speed). Returns 1 if it was killed, 0 if it had finished."""
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    seen = 0
+    while seen < batches and proc.stdout.readline().startswith("batch"):
+        seen += 1
+    time.sleep(delay)
+    killed = 0
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+        killed = 1
+    proc.stdout.close()
+    proc.wait(timeout=60)
+    return killed
+
+
 @pytest.mark.slow
 def test_rekey_killed_at_random_points_resumes_to_completion(
     vault: Vault, vault_dirs: tuple[Path, Path], tmp_path: Path
@@ -398,26 +430,8 @@ def test_rekey_killed_at_random_points_resumes_to_completion(
         st = _status(vault)
         if sum(st[v]["data_keys"] for v in st if v != max(st)) < 20 * 500:
             rotate(vault, **KW)  # little work left: give the next run a full vault again
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(data), str(keys), "500", "progress"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        # kill after a random number of committed batches (fewer than remain), at a random
-        # moment of the next one: always mid-run, whatever the machine's speed
-        batches = rng.randint(1, 15)
-        assert proc.stdout is not None
-        seen = 0
-        while seen < batches and proc.stdout.readline().startswith("batch"):
-            seen += 1
-        time.sleep(rng.uniform(0, 0.05))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.stdout.close()
-        proc.wait(timeout=60)
+        args = [sys.executable, "-c", _CHILD, str(data), str(keys), "500", "progress"]
+        kills += kill_mid_run(args, env, rng.randint(1, 15), rng.uniform(0, 0.05))
     assert kills == 10
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(data), str(keys), "2000"],

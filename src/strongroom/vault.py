@@ -290,7 +290,10 @@ class Vault:
             key = kr.month_key(region, name, coll.month_of(rec))
         aad = record_aad(name, record_id, region, version, coll.version)
         sealed = seal_record(key, coll.canonical(rec), aad)
-        token = kr.blind_indexer(region, name).token
+        # tokens under the active index version; unique values are checked under every
+        # live one (an index rotation's tokens may still be under an older version)
+        writer, *others = kr.blind_indexers(region, name)
+        token = writer.token
         tokens: list[tuple[int, bytes]] = []
         unique: list[tuple[str, str, int]] = []
         for spec, values_of in coll.index_extractors():
@@ -299,6 +302,7 @@ class Vault:
                 tokens.append((t, record_id))
                 if spec.unique:
                     unique.append((spec.name, value, t))
+                    unique += [(spec.name, value, ix.token(spec.name, value)) for ix in others]
         row = (record_id, version, name, region, coll.version, sealed, _now_ms(), STATE_CURRENT)
         return Prepared(row, tokens, unique)
 
@@ -635,8 +639,14 @@ class Vault:
     def prepare_tokens(
         self, coll: Collection, rec: Record, record_id: bytes
     ) -> list[tuple[int, bytes]]:
-        ix = self._keyring.blind_indexer(rec["region"], coll.name)
-        return [(ix.token(n, v), record_id) for n, v in coll.index_values(rec)]
+        """The index entries of a stored version, to delete: its tokens under every live
+        index version (during an index rotation a record's tokens may be under any)."""
+        values = coll.index_values(rec)
+        return [
+            (ix.token(n, v), record_id)
+            for ix in self._keyring.blind_indexers(rec["region"], coll.name)
+            for n, v in values
+        ]
 
     def find(
         self,
@@ -678,19 +688,31 @@ class Vault:
         rows its tokens point to, ordered by record id. Callers open the rows and keep those
         for which :meth:`matches` holds (a 64-bit token may collide)."""
         spec, values = self._match_index(coll, criteria)
-        held = self._keyring.regions(coll.name)
-        targets = held if regions is None else [r for r in regions if r in held]
-        tokens: list[int] = []
-        for region in targets:
-            ix = self._keyring.blind_indexer(region, coll.name, create=False)
-            tokens.extend(ix.token(spec.name, v) for v in values)
-        rows = self._store.current_by_tokens(coll.name, tokens)
+        rows = self._store.current_by_tokens(
+            coll.name, self._search_tokens(coll, spec, values, regions)
+        )
         rows.sort(key=lambda r: bytes(r.id))
         if rows:  # erased records (a restored older database) are not found
             gone = self._keyring.destroyed([sealed_key_id(r.sealed) for r in rows])
             if gone:
                 rows = [r for r in rows if sealed_key_id(r.sealed) not in gone]
         return spec, values, rows
+
+    def _search_tokens(
+        self,
+        coll: Collection,
+        spec: IndexSpec,
+        values: Sequence[str],
+        regions: Sequence[str] | None,
+    ) -> list[int]:
+        """The tokens of ``values`` of index ``spec`` under every live index version of
+        each region searched (``regions``, default every region this node holds)."""
+        held = self._keyring.regions(coll.name)
+        tokens: list[int] = []
+        for region in held if regions is None else [r for r in regions if r in held]:
+            for ix in self._keyring.blind_indexers(region, coll.name, create=False):
+                tokens.extend(ix.token(spec.name, v) for v in values)
+        return tokens
 
     @staticmethod
     def matches(coll: Collection, spec: IndexSpec, values: Sequence[str], view: RecordView) -> bool:
@@ -762,11 +784,7 @@ class Vault:
         spec = coll.indexes[index]
         if not values:
             return {}
-        held = self._keyring.regions(coll.name)
-        tokens: list[int] = []
-        for region in held if regions is None else [r for r in regions if r in held]:
-            ix = self._keyring.blind_indexer(region, coll.name, create=False)
-            tokens.extend(ix.token(spec.name, v) for v in values)
+        tokens = self._search_tokens(coll, spec, values, regions)
         rows = self._store.current_by_tokens(coll.name, tokens)
         self._keyring.preload([sealed_key_id(r.sealed) for r in rows])
         wanted = set(values)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strongroom._access import Actor, Purpose, check_call
+from strongroom.batch._reindex import activate_index, index_versions, reindexed, state_id
 from strongroom.config import VaultConfig, check_layout
 from strongroom.crypto._keyring import KEK_TTL, Keyring, KeyVersion
 from strongroom.crypto._keystore import KeyStore
@@ -85,25 +86,39 @@ def rotate(
     purpose: Purpose,
     region: str | None = None,
     collection: str | None = None,
+    index: bool = False,
+    _settle: float = KEK_TTL,
 ) -> list[dict[str, Any]]:
     """A new data-key version for every (region, collection) scope matching the filters.
 
     New writes use it at once in this process and within :data:`KEK_TTL` seconds in every
     other one; reads of older versions keep working. Returns one dict per scope rotated.
+
+    With ``index``, a new blind-index version instead: staged (``pending``: every process
+    searches under it within :data:`KEK_TTL` seconds), then after ``_settle`` seconds made
+    active, so that no process writes a token under it before every process searches under
+    it. ``rekey(index=True)`` then recomputes the older versions' tokens.
     """
     check_call(actor, purpose)
     if collection is not None:
         vault.collection(collection)
     kr = vault.keyring
-    scopes = sorted({(v.region, v.collection) for v in kr.versions("data", region, collection)})
+    what = "index" if index else "data"
+    scopes = sorted({(v.region, v.collection) for v in kr.versions(what, region, collection)})
     if not scopes:
-        raise NotFoundError("no data keys match (a scope's first key is made by its first write)")
+        raise NotFoundError(
+            f"no {what} keys match (a scope's first key is made by its first write)"
+        )
     out: list[dict[str, Any]] = []
     for reg, coll in scopes:
-        version = kr.rotate("data", reg, coll)
+        version = kr.rotate(what, reg, coll, pending=index)
         done = {"region": reg, "collection": coll, "version": version}
-        _audit(vault, actor, purpose, {"op": "rotate", "purpose": "data", **done})
+        _audit(vault, actor, purpose, {"op": "rotate", "purpose": what, **done})
         out.append(done)
+    if index:  # every process searches under the new versions now: make them active
+        time.sleep(_settle)
+        for reg, coll in scopes:
+            activate_index(vault, reg, coll, actor, purpose)
     return out
 
 
@@ -192,21 +207,30 @@ def retire(
     purpose: Purpose,
     region: str,
     collection: str,
+    index: bool = False,
 ) -> KeyVersion:
     """Retire data-key ``version`` of (region, collection): refused while it is the active
-    version or any live data key (so any record) still uses it. Its material is dropped."""
+    version or any live data key (so any record) still uses it. Its material is dropped.
+
+    With ``index``, blind-index ``version`` instead: refused unless it is older than the
+    active version and a reindex towards the active version has finished (before that,
+    records may still have tokens only under it)."""
     check_call(actor, purpose)
     kr = vault.keyring
-    found = [v for v in kr.versions("data", region, collection) if v.version == version]
+    what = "index" if index else "data"
+    found = [v for v in kr.versions(what, region, collection) if v.version == version]
     if not found:
-        raise NotFoundError(f"no data-key version {version} for region {region!r}, {collection}")
+        raise NotFoundError(f"no {what}-key version {version} for region {region!r}, {collection}")
     v = found[0]
     if v.state == "retired":
         return v
-    if v.state == "active":
+    if v.state in ("active", "pending"):
+        then = "rekey --index" if index else "rekey"
         raise ConflictError(
-            [FieldError("version", "is the active version; rotate first, then rekey")]
+            [FieldError("version", f"is the {v.state} version; rotate first, then {then}")]
         )
+    if index:
+        return _retire_index(vault, v, actor, purpose)
     if v.live_keys or not kr.retire(v.id):
         n = v.live_keys or "some"
         raise ConflictError(
@@ -225,6 +249,26 @@ def retire(
         {"op": "retire", "region": region, "collection": collection, "version": version},
     )
     return dataclasses.replace(v, state="retired", live_keys=0)
+
+
+def _retire_index(vault: Vault, v: KeyVersion, actor: Actor, purpose: Purpose) -> KeyVersion:
+    versions = index_versions(vault, v.region, v.collection)[(v.region, v.collection)]
+    active = max((x for x in versions if x.state == "active"), key=lambda x: x.version)
+    if v.version > active.version or not reindexed(vault, active.id):
+        raise ConflictError(
+            [
+                FieldError(
+                    "version",
+                    f"records may still have index tokens only under version {v.version}; "
+                    "run strongroom keys rekey --index first",
+                )
+            ]
+        )
+    if not vault.keyring.retire(v.id):  # pragma: no cover - retired by another process
+        raise ConflictError([FieldError("version", "could not be retired; try again")])
+    scope = {"region": v.region, "collection": v.collection, "version": v.version}
+    _audit(vault, actor, purpose, {"op": "retire", "purpose": "index", **scope})
+    return dataclasses.replace(v, state="retired")
 
 
 def record_counts(vault: Vault, *, batch: int = 2000) -> dict[int, int]:
@@ -249,7 +293,9 @@ def record_counts(vault: Vault, *, batch: int = 2000) -> dict[int, int]:
 
 def status(vault: Vault, *, records: bool = False) -> list[dict[str, Any]]:
     """Every key version (data and index), its state and how many data keys — and with
-    ``records``, how many stored record versions — use it."""
+    ``records``, how many stored record versions — use it. An active index version after a
+    rotation also has ``reindex``: None before ``rekey --index`` ran towards it, else its
+    ``status`` (``running`` or ``done``) and the ``records`` reindexed so far."""
     versions = [v for v in vault.keyring.versions() if v.purpose in ("data", "index")]
     per_kek = record_counts(vault) if records else {}
     out = []
@@ -257,6 +303,9 @@ def status(vault: Vault, *, records: bool = False) -> list[dict[str, Any]]:
         d = v.to_json()
         if records:
             d["records"] = per_kek.get(v.id, 0)
+        if v.purpose == "index" and v.state == "active" and v.version > 1:
+            row = vault.store.import_state(state_id(v.id))
+            d["reindex"] = None if row is None else {"status": row.status, "records": row.accepted}
         out.append(d)
     return out
 

@@ -1,11 +1,14 @@
 """``strongroom keys rotate|rekey|retire|status|rotate-root``: key rotation (each call
-audited).
+audited); ``--index`` on rotate, rekey and retire for the blind-index keys.
 
-Thin over :mod:`strongroom.batch._rekey`; see docs/keys-and-sealing.md ("Rotation").
+Thin over :mod:`strongroom.batch._rekey` and :mod:`strongroom.batch._reindex`; see
+docs/keys-and-sealing.md ("Rotation", "Blind-index rotation").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +23,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from strongroom.batch._reindex import ReindexSummary
+from strongroom.batch._reindex import reindex as reindex_job
 from strongroom.batch._rekey import rekey as rekey_job
 from strongroom.batch._rekey import retire as retire_version
 from strongroom.batch._rekey import rotate as rotate_keys
@@ -39,16 +44,21 @@ CollectionOpt = Annotated[
         "--collection", metavar="COLLECTION", help="Only this collection (default: every one)."
     ),
 ]
+IndexFlag = Annotated[
+    bool, typer.Option("--index", help="The blind-index keys instead of the data keys.")
+]
 
 
 def rotate(
     ctx: typer.Context,
     region: RegionOpt = None,
     collection: CollectionOpt = None,
+    index: IndexFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Create a new data-key version for each matching (region, collection). New writes use
-    it at once (other running processes within 2 s); older versions keep opening."""
+    """Create a new data-key version (or with --index, blind-index version) for each
+    matching (region, collection). New writes use it at once (other running processes
+    within 2 s); older versions keep opening and being searched."""
     s = settings_of(ctx)
     with s.open_vault() as vault:
         done = rotate_keys(
@@ -57,15 +67,18 @@ def rotate(
             purpose=s.purpose(fallback="ADMIN"),
             region=region,
             collection=collection,
+            index=index,
         )
     if json_out:
         print_json(done)
         return
+    what = "index keys" if index else "data keys"
     for d in done:
-        stdout().print(
-            Text(f"{d['region']}/{d['collection']}: data keys now version {d['version']}")
-        )
-    note("run `strongroom keys rekey` to move what older versions still wrap")
+        stdout().print(Text(f"{d['region']}/{d['collection']}: {what} now version {d['version']}"))
+    if index:
+        note("run `strongroom keys rekey --index` to recompute the older versions' tokens")
+    else:
+        note("run `strongroom keys rekey` to move what older versions still wrap")
 
 
 def rekey(
@@ -73,36 +86,63 @@ def rekey(
     region: RegionOpt = None,
     collection: CollectionOpt = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, metavar="N", help="Data keys per transaction.")
-    ] = 5000,
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            metavar="N",
+            help="Data keys (with --index: records) per transaction [default: 5000; 2000].",
+        ),
+    ] = None,
+    index: Annotated[
+        bool,
+        typer.Option("--index", help="Recompute blind-index tokens under the newest version."),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Re-wrap every data key still under an older version by the newest one (online; no
-    record is rewritten). Resumable: after a crash, run it again."""
+    record is rewritten). With --index, recompute every record's index tokens under the
+    newest index version instead (online). Resumable: after a crash, run it again."""
     s = settings_of(ctx)
-    columns = (
-        TextColumn("rekey"),
-        BarColumn(bar_width=30),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with s.open_vault() as vault, Progress(*columns, console=stderr(), transient=True) as bar:
-        task = bar.add_task("rekey", total=None)
-        summary = rekey_job(
+    job = reindex_job if index else rekey_job
+    with s.open_vault() as vault, _bar("reindex" if index else "rekey") as advance:
+        summary = job(
             vault,
             actor=s.actor(),
             purpose=s.purpose(fallback="ADMIN"),
             region=region,
             collection=collection,
-            batch_size=batch_size,
-            advance=lambda done, total: bar.update(task, completed=done, total=total),
+            batch_size=batch_size or (2000 if index else 5000),
+            advance=advance,
         )
     if json_out:
         print_json(summary.to_json())
-        return
-    stdout().print(Text(f"re-wrapped {summary.keys:,} data keys in {summary.seconds:.1f} s"))
-    if summary.stuck:
-        note(f"{len(summary.stuck)} month key(s) could not move; see docs/keys-and-sealing.md")
+    elif isinstance(summary, ReindexSummary):
+        took = f"{summary.seconds:.1f} s"
+        stdout().print(Text(f"recomputed the tokens of {summary.records:,} records in {took}"))
+        if summary.unopened:
+            note(f"{summary.unopened} record(s) did not open and were not indexed again")
+        if summary.scopes:
+            note("older index versions can now be retired: keys retire VERSION --index")
+    else:
+        stdout().print(Text(f"re-wrapped {summary.keys:,} data keys in {summary.seconds:.1f} s"))
+        if summary.stuck:
+            stuck = f"{len(summary.stuck)} month key(s) could not move"
+            note(f"{stuck}; see docs/keys-and-sealing.md")
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the job's ``advance(done, total)``."""
+    columns = (
+        TextColumn(label),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def retire(
@@ -112,9 +152,11 @@ def retire(
     collection: Annotated[
         str, typer.Option("--collection", metavar="COLLECTION", help="Its collection.")
     ],
+    index: IndexFlag = False,
 ) -> None:
     """Retire a data-key version: refused while it is active or any record still uses it;
-    then its key material is dropped for good."""
+    then its key material is dropped for good. With --index, a blind-index version: refused
+    until `keys rekey --index` has finished."""
     s = settings_of(ctx)
     with s.open_vault() as vault:
         retire_version(
@@ -124,8 +166,10 @@ def retire(
             purpose=s.purpose(fallback="ADMIN"),
             region=region,
             collection=collection,
+            index=index,
         )
-    stdout().print(Text(f"{region}/{collection}: data-key version {version} retired"))
+    what = "index" if index else "data"
+    stdout().print(Text(f"{region}/{collection}: {what}-key version {version} retired"))
 
 
 def status(
@@ -146,11 +190,16 @@ def status(
     table = Table("purpose", "region", "collection", "version", "state", "data keys")
     if records:
         table.add_column("records")
+    table.add_column("reindex")
     for r in rows:
         cells = [r["purpose"], r["region"], r["collection"], str(r["version"]), r["state"]]
         cells.append(f"{r['data_keys']:,}")
         if records:
             cells.append(f"{r['records']:,}")
+        rx = r.get("reindex", "")
+        cells.append(
+            "not run" if rx is None else f"{rx['status']} ({rx['records']:,})" if rx else ""
+        )
         table.add_row(*cells)
     stdout().print(table)
 

@@ -116,7 +116,9 @@ class Keyring:
         self._random = _random
         self._keks: dict[tuple[str, str, str], tuple[float, _Kek]] = {}
         self._keks_by_id: dict[int, _Kek] = {}
-        self._indexers: dict[tuple[str, str], BlindIndexer] = {}
+        # blind indexes: per scope (when read, every live version's indexer, active first)
+        self._index_scopes: dict[tuple[str, str], tuple[float, tuple[BlindIndexer, ...]]] = {}
+        self._indexers_by_kek: dict[int, BlindIndexer] = {}
         self._months: dict[tuple[str, str, str], tuple[int, DataKey]] = {}  # kek id, key
         self._deks: OrderedDict[bytes, DataKey] = OrderedDict()
         self._dek_kek: dict[bytes, int] = {}  # the KEK id a subject key is known to be under
@@ -159,8 +161,6 @@ class Keyring:
                 raise KeyringError("a key-encryption key could not be created")
         kek = self._keks_by_id.get(row.id) or self._load_kek(row)
         self._keks[cache_key] = (now, kek)
-        if purpose == "index" and hit is not None and hit[1].id != kek.id:
-            self._indexers.pop((region, collection), None)  # rotated elsewhere
         return kek
 
     def current_kek(self, purpose: str, region: str, collection: str) -> tuple[int, int]:
@@ -169,11 +169,16 @@ class Keyring:
         kek = self._kek(purpose, region, collection, create=False)
         return kek.id, kek.version
 
-    def rotate(self, purpose: str, region: str, collection: str) -> int:
+    def rotate(self, purpose: str, region: str, collection: str, *, pending: bool = False) -> int:
         """Add a new KEK version for (purpose, region, collection) and make it the active
         one; older versions become ``previous`` (they still open what they wrap). Returns
         the new version. New writes in this process use it at once, elsewhere within
-        :data:`KEK_TTL` seconds."""
+        :data:`KEK_TTL` seconds.
+
+        With ``pending`` the new version is only staged (state ``pending``) and
+        :meth:`activate` makes it active later: blind-index rotation, where every process
+        must search under a version before any process writes under it (see
+        docs/keys-and-sealing.md, "Blind-index rotation")."""
         if purpose not in ("data", "index"):
             raise KeyringError("only data and index keys rotate")
         rows = self._store.keks(purpose, region, collection)
@@ -182,25 +187,34 @@ class Keyring:
         version = max(r.version for r in rows) + 1
         material = self._random(AEAD_KEY_BYTES)
         key_id = self._random(16)
-        made = self._store.rotate_kek(
-            {
-                "key_id": key_id,
-                "purpose": purpose,
-                "region": region,
-                "collection": collection,
-                "version": version,
-                "root_key_id": self._root.key_id,
-                "wrapped": self._root.wrap(material, _KEK_AAD + key_id),
-                "state": "active",
-                "created_at": self._now(),
-            }
-        )
+        row = {
+            "key_id": key_id,
+            "purpose": purpose,
+            "region": region,
+            "collection": collection,
+            "version": version,
+            "root_key_id": self._root.key_id,
+            "wrapped": self._root.wrap(material, _KEK_AAD + key_id),
+            "state": "pending" if pending else "active",
+            "created_at": self._now(),
+        }
+        made = self._store.insert_kek(row) if pending else self._store.rotate_kek(row)
         if not made:
             raise KeyringError("another process rotated this key at the same moment; retry")
+        self._forget_scope(purpose, region, collection)
+        return int(version)
+
+    def activate(self, purpose: str, region: str, collection: str) -> int | None:
+        """Make the scope's newest ``pending`` version the active one (older versions become
+        ``previous``); None when nothing was pending."""
+        version = self._store.activate_kek(purpose, region, collection)
+        self._forget_scope(purpose, region, collection)
+        return version
+
+    def _forget_scope(self, purpose: str, region: str, collection: str) -> None:
         self._keks.pop((purpose, region, collection), None)
         if purpose == "index":
-            self._indexers.pop((region, collection), None)
-        return int(version)
+            self._index_scopes.pop((region, collection), None)
 
     def rewrap(self, keys: list[tuple[bytes, int, bytes]], target: dict[int, int]) -> list[bytes]:
         """Re-wrap data keys (key id, KEK id, wrapped) each by ``target[its KEK id]`` (the
@@ -223,8 +237,9 @@ class Keyring:
     def versions(
         self, purpose: str | None = None, region: str | None = None, collection: str | None = None
     ) -> list[KeyVersion]:
-        """Every KEK version of the matching scopes, with how many data keys it wraps."""
-        counts = self._store.dek_counts()
+        """Every KEK version of the matching scopes, with how many data keys it wraps (index
+        keys wrap none: for ``purpose="index"`` the key store's data keys are not counted)."""
+        counts = self._store.dek_counts() if purpose != "index" else {}
         return [
             KeyVersion(
                 r.id,
@@ -257,6 +272,8 @@ class Keyring:
     def retire(self, kek_id: int) -> bool:
         """Retire a ``previous`` KEK no live data key uses (its material is dropped)."""
         self._keks_by_id.pop(kek_id, None)
+        self._indexers_by_kek.pop(kek_id, None)
+        self._index_scopes.clear()
         return self._store.retire_kek(kek_id)
 
     def rewrap_root(self, new_root: RootKeyProvider) -> int:
@@ -529,17 +546,59 @@ class Keyring:
 
     # -- blind indexes -------------------------------------------------------------------
     def blind_indexer(self, region: str, collection: str, *, create: bool = True) -> BlindIndexer:
-        cache_key = (region, collection)
-        ix = self._indexers.get(cache_key)
+        """The indexer new tokens of (region, collection) are written under: its active
+        index version (created on first use unless ``create`` is false)."""
+        return self.blind_indexers(region, collection, create=create)[0]
+
+    def blind_indexers(
+        self, region: str, collection: str, *, create: bool = True
+    ) -> tuple[BlindIndexer, ...]:
+        """Every live (not retired) index version of (region, collection), the active one
+        first, then pending and previous ones newest first: searches, unique checks and
+        token deletions use them all, so they stay exact while a rotation's tokens are
+        recomputed. Read from the key store at most every :data:`KEK_TTL` seconds (a
+        version another process stages or activates is seen here within that time; one this
+        keyring makes, at once)."""
+        scope = (region, collection)
+        hit = self._index_scopes.get(scope)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < KEK_TTL:
+            return hit[1]
+        rows = [r for r in self._store.keks("index", region, collection) if r.state != "retired"]
+        if not any(r.state == "active" for r in rows):
+            if not create:
+                raise KeyringError(f"no index key for region {region!r}, {collection}")
+            self._kek("index", region, collection)  # version 1 (or a racing writer's)
+            rows = [
+                r for r in self._store.keks("index", region, collection) if r.state != "retired"
+            ]
+        active = max((r for r in rows if r.state == "active"), key=lambda r: r.version)
+        others = sorted((r for r in rows if r is not active), key=lambda r: -r.version)
+        live = tuple(self._indexer_of(r) for r in (active, *others))
+        self._index_scopes[scope] = (now, live)
+        return live
+
+    def index_key(self, kek_id: int) -> BlindIndexer:
+        """The indexer of one index KEK, by id (the reindex job's fixed plan)."""
+        ix = self._indexers_by_kek.get(kek_id)
+        if ix is not None:
+            return ix
+        row = self._store.kek_by_id(kek_id)
+        if row is None or row.purpose != "index" or row.state == "retired":
+            raise KeyringError("unknown or retired index key")
+        return self._indexer_of(row)
+
+    def _indexer_of(self, row: Any) -> BlindIndexer:
+        ix = self._indexers_by_kek.get(row.id)
         if ix is None:
-            kek = self._kek("index", region, collection, create=create)
-            # the index KEK's unwrapped material is the index root; re-unwrap to get bytes
-            row = self._store.kek_by_id(kek.id)
-            if row is None:  # pragma: no cover
-                raise KeyringError("unknown index key")
-            root = self._root.unwrap(row.wrapped, _KEK_AAD + row.key_id)
-            ix = BlindIndexer(root, region=region, collection=collection, version=kek.version)
-            self._indexers[cache_key] = ix
+            if row.root_key_id != self._root.key_id:
+                raise KeyringError("a key-encryption key is wrapped by another root key")
+            # the index KEK's unwrapped material is the root of its field keys
+            root = self._root.unwrap(bytes(row.wrapped), _KEK_AAD + bytes(row.key_id))
+            ix = BlindIndexer(
+                root, region=row.region, collection=row.collection, version=row.version
+            )
+            self._indexers_by_kek[row.id] = ix
         return ix
 
     def __repr__(self) -> str:

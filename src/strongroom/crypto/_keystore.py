@@ -8,7 +8,9 @@ Tables::
     kek  id | key_id (16) | purpose (data|index|service) | region | collection | version
          | root_key_id | wrapped (root provider's wrap; empty once retired)
          | state (active: the newest, new writes use it; previous: still opens what it
-           wraps; retired: nothing uses it, its material is gone) | created_at
+           wraps; retired: nothing uses it, its material is gone; pending: an index key
+           staged by a rotation, searched by every process but not yet written under)
+         | created_at
     dek  key_id (16, PK) | kek (-> kek.id) | scope (1 subject, 2 month) | scope_ref (YYYY-MM)
          | wrapped (nonce 12 ‖ AES-256-GCM(KEK, key 32) ‖ tag 16; NULL once destroyed)
          | created_at | destroyed_at
@@ -149,6 +151,32 @@ class KeyStore:
         except SQLAlchemyError as exc:
             raise KeyringError("the key store could not be written") from exc
         return True
+
+    def activate_kek(self, purpose: str, region: str, collection: str) -> int | None:
+        """Make the newest ``pending`` version of a scope the ``active`` one, and every older
+        active or pending version ``previous``, in one transaction. Returns the version
+        made active, or None when nothing was pending."""
+        c = kek_table.c
+        scope = (c.purpose == purpose, c.region == region, c.collection == collection)
+        try:
+            with self.engine.begin() as conn:
+                newest = conn.execute(
+                    sa.select(c.id, c.version)
+                    .where(*scope, c.state == "pending")
+                    .order_by(c.version.desc())
+                    .limit(1)
+                ).first()
+                if newest is None:
+                    return None
+                conn.execute(
+                    kek_table.update()
+                    .where(*scope, c.version < newest.version, c.state.in_(("active", "pending")))
+                    .values(state="previous")
+                )
+                conn.execute(kek_table.update().where(c.id == newest.id).values(state="active"))
+        except SQLAlchemyError as exc:
+            raise KeyringError("the key store could not be written") from exc
+        return int(newest.version)
 
     def rewrap_kek(self, kek_id: int, old_root: str, root_key_id: str, wrapped: bytes) -> bool:
         """Replace a KEK's wrap (root rotation), only if ``old_root`` still wraps it."""

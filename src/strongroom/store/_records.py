@@ -67,10 +67,51 @@ class RecordStore:
         bulk_insert(conn, "blind_index", ("token", "record_id"), list(dict.fromkeys(rows)))
 
     def delete_tokens(self, conn: sa.Connection, rows: Iterable[tuple[int, bytes]]) -> None:
-        for t, r in dict.fromkeys(rows):
-            conn.execute(
-                blind_index.delete().where(blind_index.c.token == t, blind_index.c.record_id == r)
+        pairs = list(dict.fromkeys(rows))
+        if pairs:  # one prepared statement, executed per pair (executemany)
+            m = "?" if self.dialect == "sqlite" else "%s"
+            sql = f"DELETE FROM blind_index WHERE token = {m} AND record_id = {m}"  # noqa: S608
+            conn.exec_driver_sql(sql, pairs)
+
+    def current_after(self, collection: str, after: bytes | None, limit: int) -> list[sa.Row[Any]]:
+        """The current versions of up to ``limit`` records of ``collection`` with ids after
+        ``after``, in id order: one primary-key range scan (bulk jobs; constant memory)."""
+        q = sa.select(records).where(_R.collection == collection, _R.state == STATE_CURRENT)
+        if after is not None:
+            q = q.where(_R.id > after)
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(q.order_by(_R.id).limit(limit)))
+        except SQLAlchemyError as exc:
+            raise StoreError("the record database could not be read") from exc
+
+    def lock_current(
+        self, conn: sa.Connection, collection: str, versions: Sequence[tuple[bytes, int]]
+    ) -> set[tuple[bytes, int]]:
+        """Which of ``versions`` (record id, version) are still current, locked against
+        concurrent writers until ``conn``'s transaction ends: PostgreSQL locks those rows
+        (``FOR UPDATE``: an update, delete or erasure of one of them waits, and one that
+        committed first is seen); SQLite takes the database's write lock first. For bulk
+        jobs that rewrite what they read a moment before (the reindex's version check)."""
+        if not versions:
+            return set()
+        if self.dialect == "sqlite":  # a write statement takes the write lock at once
+            conn.exec_driver_sql("UPDATE records SET state = state WHERE 0")
+        out: set[tuple[bytes, int]] = set()
+        ids = sorted({rid for rid, _v in versions})
+        for i in range(0, len(ids), _BATCH):
+            q = (
+                sa.select(_R.id, _R.version)
+                .where(
+                    _R.id.in_(ids[i : i + _BATCH]),
+                    _R.collection == collection,
+                    _R.state == STATE_CURRENT,
+                )
+                .order_by(_R.id)
+                .with_for_update()
             )
+            out.update((bytes(r.id), int(r.version)) for r in conn.execute(q))
+        return out & set(versions)
 
     def scan(self, collection: str, after: bytes | None, limit: int) -> list[sa.Row[Any]]:
         """Every stored version of records of ``collection`` with ids after ``after``, in
@@ -96,9 +137,10 @@ class RecordStore:
     def delete_record(self, conn: sa.Connection, collection: str, record_id: bytes) -> int:
         """Delete every version of a record and every index entry pointing at it (erasure).
 
-        Returns the number of versions deleted."""
-        conn.execute(blind_index.delete().where(blind_index.c.record_id == record_id))
+        Returns the number of versions deleted. The record rows go first: every writer
+        locks a record's row before its index entries (see :meth:`lock_current`)."""
         done = conn.execute(records.delete().where(_R.id == record_id, _R.collection == collection))
+        conn.execute(blind_index.delete().where(blind_index.c.record_id == record_id))
         return int(done.rowcount)
 
     def set_state(self, conn: sa.Connection, record_id: bytes, version: int, state: int) -> None:
