@@ -1,6 +1,6 @@
 """Lookup benchmark: Strongroom's HTTP search by resident ID against a bare plaintext server.
 
-Two real uvicorn servers on 127.0.0.1, each in its own process (one worker), under the same
+Three real uvicorn servers on 127.0.0.1, each in its own process (one worker), under the same
 load from this process: ``--clients`` (32) concurrent clients on one ``httpx.AsyncClient``,
 each sending the next request as soon as the last one is answered, resident IDs drawn at
 random from a sample of existing persons.
@@ -9,6 +9,11 @@ random from a sample of existing persons.
   purpose ``CALL`` (token authentication, the Cedar policy, the blind index, opening the
   record, masking, the audit entry), one call-taker principal per province so that every
   person is in the searching principal's region;
+* strongroom-unguarded: the same with the guard switched off (``[guard] enabled = false``):
+  no quota counting, no honeytoken or protection checks, no detectors — the baseline of the
+  guard's overhead (issue 6: the guarded server keeps at least 90 % of its throughput). The
+  bench principals get quota overrides far above the load, so the guarded server counts
+  every release but never refuses;
 * baseline: a bare FastAPI app (defined here only, no authentication) answering
   ``POST /lookup {"resident_id": ...}`` from the plaintext ``person_plain`` table in SQLite.
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import os
 import random
@@ -54,10 +60,12 @@ from find import _fix_config, prepare, sample
 from strongroom import Vault
 from strongroom.api import build_service
 from strongroom.config import VaultConfig
+from strongroom.guard import QUOTAS
 from strongroom.store import make_engine
 from strongroom.store._migrate import KEYS, RECORDS, upgrade
 
 BAR_RATIO = 0.5  # strongroom / baseline requests/s
+BAR_GUARD = 0.9  # strongroom with the guard / without it, requests/s (issue 6)
 BAR_P99_MS = 25.0  # strongroom p99 latency, ms
 SAMPLE = 20_000  # resident IDs the clients draw from
 SEED = 11
@@ -92,7 +100,11 @@ class _SqliteHere:
 
 
 def call_takers(data: Path, keys: Path, regions: set[str]) -> dict[str, str]:
-    """A call-taker principal for each region and a token for it: {region: token}."""
+    """A call-taker principal for each region and a token for it: {region: token}.
+
+    Each gets quota overrides far above what the load can reach (``[guard.principals]`` in
+    ``vault.toml``): the guarded server counts every release as usual, it just never refuses
+    (a load generator is, by design, exactly what quotas stop)."""
     vault = Vault.open(data, keys, PASSPHRASE)
     try:
         service = build_service(vault)
@@ -101,9 +113,13 @@ def call_takers(data: Path, keys: Path, regions: set[str]) -> dict[str, str]:
             pid = f"bench-call-taker-{region}"
             service.principals.add(pid, roles=["call_taker"], unit="BENCH", home_region=region)
             tokens[region], _ = service.tokens.issue(pid, "bench", timedelta(hours=6))
-        return tokens
     finally:
         vault.close()
+    config = VaultConfig.read(data)
+    unlimited = dict.fromkeys(QUOTAS, 10**12)
+    principals = {f"bench-call-taker-{r}": unlimited for r in sorted(regions)}
+    dataclasses.replace(config, guard={"principals": principals}).write(data)
+    return tokens
 
 
 # -- the servers (child processes) -----------------------------------------------------------
@@ -113,11 +129,13 @@ class LookupIn(BaseModel):
     resident_id: str
 
 
-def strongroom_app(data: Path, keys: Path) -> Any:
+def strongroom_app(data: Path, keys: Path, *, guarded: bool = True) -> Any:
     from strongroom.api import create_app
+    from strongroom.guard import GuardConfig
 
     vault = Vault.open(data, keys, PASSPHRASE)
-    return create_app(build_service(vault))
+    guard = GuardConfig.from_table({**vault.config.guard, "enabled": guarded})
+    return create_app(build_service(vault, guard=guard))
 
 
 def baseline_app(db: Path) -> Any:
@@ -157,8 +175,8 @@ def baseline_app(db: Path) -> Any:
 def serve(kind: str, paths: list[str], port: int) -> None:
     import uvicorn
 
-    if kind == "strongroom":
-        app = strongroom_app(Path(paths[0]), Path(paths[1]))
+    if kind.startswith("strongroom"):
+        app = strongroom_app(Path(paths[0]), Path(paths[1]), guarded=kind == "strongroom")
     else:
         app = baseline_app(Path(paths[0]))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -214,7 +232,7 @@ def request_for(kind: str, tokens: dict[str, str]) -> Any:
     def baseline(rid: str, region: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         return "/lookup", {}, {"resident_id": rid}
 
-    return strongroom if kind == "strongroom" else baseline
+    return strongroom if kind.startswith("strongroom") else baseline
 
 
 def _check(kind: str, r: httpx.Response) -> bool:
@@ -320,6 +338,18 @@ def bars(base: dict[str, Any], sr: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def guard_bar(sr: dict[str, Any], unguarded: dict[str, Any]) -> dict[str, Any]:
+    ratio = sr["requests_per_s"] / unguarded["requests_per_s"]
+    return {
+        "bar": "guard on / guard off requests/s",
+        "target": f">= {BAR_GUARD}",
+        "measured": f"{ratio:.3f} ({sr['requests_per_s']:,.0f} / "
+        f"{unguarded['requests_per_s']:,.0f}; p50 {sr['p50_ms']:.0f} / "
+        f"{unguarded['p50_ms']:.0f} ms)",
+        "pass": ratio >= BAR_GUARD,
+    }
+
+
 def bars_table(rows: list[dict[str, Any]]) -> Table:
     t = Table(title="bars from the issue", title_justify="left")
     for c in ("bar", "target", "measured", "result"):
@@ -357,7 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         say(f"copying the data set to {work}")
         data, keys, plain = scratch_copy(cache, work)
         tokens = call_takers(data, keys, {region for _, region in ids})
-        servers = [Server("baseline", [plain]), Server("strongroom", [data, keys])]
+        servers = [
+            Server("baseline", [plain]),
+            Server("strongroom", [data, keys]),
+            Server("strongroom-unguarded", [data, keys]),
+        ]
         runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for i in range(args.rounds):
             order = servers if i % 2 == 0 else servers[::-1]
@@ -374,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     base, sr = summary(runs["baseline"]), summary(runs["strongroom"])
+    unguarded = summary(runs["strongroom-unguarded"])
     console.print()
     console.print(
         f"lookup: {args.persons:,} persons, {len(ids):,} resident IDs drawn at random; "
@@ -382,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{started['loadavg'][0]}): figures are noisy"
     )
     console.print(table(base, sr, args.clients))
-    bar_rows = bars(base, sr)
+    bar_rows = [*bars(base, sr), guard_bar(sr, unguarded)]
     console.print(bars_table(bar_rows))
     missed = [b["bar"] for b in bar_rows if not b["pass"]]
     console.print(
@@ -404,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
             "baseline": base,
             "strongroom": sr,
+            "strongroom_unguarded": unguarded,
             "ratio_requests_per_s": sr["requests_per_s"] / base["requests_per_s"],
+            "ratio_guard_on_off": sr["requests_per_s"] / unguarded["requests_per_s"],
             "bars": bar_rows,
         },
     )

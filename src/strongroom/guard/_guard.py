@@ -113,13 +113,12 @@ class Guard:
         """Which of ``person_ids`` the request may not read (protected, no grant)."""
         if not self.enabled or not person_ids:
             return Protected()
-        with self.engine.connect() as conn:
-            prot = self.protection.protected(person_ids, conn)
-            if not prot:
-                return Protected()
-            granted = self.protection.grant_for(
-                principal_id, sorted(prot), purpose, case_ref, self._clock(), conn
-            )
+        prot = self.protection.protected(person_ids)
+        if not prot:
+            return Protected()
+        granted = self.protection.grant_for(
+            principal_id, sorted(prot), purpose, case_ref, self._clock()
+        )
         return Protected(frozenset(prot - set(granted)), granted)
 
     # -- after a release -------------------------------------------------------------------
