@@ -25,7 +25,6 @@ from strongroom.crypto import Keyring, sealed_key_id
 from strongroom.crypto._keystore import dek_table, kek_table
 from strongroom.crypto.kms._local import UNSAFE_FAST_ARGON2, LocalKeyFile, create_key_file
 from strongroom.errors import (
-    ConfigError,
     ConflictError,
     KeyringError,
     NotFoundError,
@@ -296,17 +295,64 @@ def test_rotate_root_interrupted_after_the_rewrap_is_resumed(
         rotate_root(data, keys, PASSPHRASE, lambda: "x" * 12, **KW)
 
 
-def test_rotate_root_refuses_a_pkcs11_vault(vault_dirs: tuple[Path, Path]) -> None:
+def test_rotate_root_in_a_pkcs11_token(softhsm: Any, vault_dirs: tuple[Path, Path]) -> None:
+    """A PKCS#11 root: the new root is a new key in the token under the same label (a new
+    CKA_ID), picked by the key id vault.toml names; no passphrase is asked for; an
+    interrupted run is resumed; the CLI does the same."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from strongroom.cli import app
+    from strongroom.crypto.kms._factory import new_root_key, open_root
+    from tests.test_kms_pkcs11 import _kms, _label
+
+    def no_passphrase() -> str:
+        raise AssertionError("a PKCS#11 root rotation asks for no passphrase")
+
     data, keys = vault_dirs
-    data.mkdir()
-    text = (
-        'format = "strongroom-vault"\nversion = 1\ndatabase_url = "sqlite:///x"\n'
-        'keystore_url = "sqlite:///y"\nroot_key_id = "ab"\n\n[kms]\nprovider = "pkcs11"\n'
-        'module = "/m.so"\ntoken_label = "t"\nkey_label = "k"\npin_env = "PIN"\n'
-    )
-    (data / "vault.toml").write_text(text)
-    with pytest.raises(ConfigError, match="local key file only"):
-        rotate_root(data, keys, "", lambda: "y" * 12, **KW)
+    case = "A110105-2020-000011"
+    with Vault.init(data, keys, "", kms=_kms(softhsm, _label("rotate"))) as v:
+        refs = [v.put("person", person(n), **KW).ref for n in range(3)]
+        v.put("incident", incident(refs[0], case), **KW)
+        rotate(v, **KW)  # a previous data-key version too
+    before = VaultConfig.read(data)
+    done = rotate_root(data, keys, "", no_passphrase, **KW)
+    assert done["from"] == before.root_key_id and done["to"] != done["from"]
+    assert done["keks"] >= 5 and not done["resumed"]
+    assert "CKA_ID" in done["old_key"] and done["old_key"] != done["new_key"]
+    config = VaultConfig.read(data)
+    assert config.root_key_id == done["to"] and config.kms == before.kms  # same label
+    with Vault.open(data, keys, "") as v:
+        _everything_opens(v, refs, case)
+        with v.engines()[1].connect() as conn:
+            roots = set(conn.execute(sa.select(kek_table.c.root_key_id)).scalars())
+        assert roots == {done["to"]}
+        old = open_root(config.kms, keys, "", done["from"])  # still in the token, unused
+        with pytest.raises(KeyringError, match="another root key"):
+            Keyring(old, v.keyring._store).service_key("x")
+        # a run that died after its re-wrap committed, before vault.toml was switched
+        third = new_root_key(config.kms, keys, "")
+        assert v.keyring.rewrap_root(third) >= 5
+    again = rotate_root(data, keys, "", no_passphrase, **KW)
+    assert again["resumed"] and again["keks"] == 0 and again["to"] == third.key_id
+    r = CliRunner().invoke(
+        app, ["--data", str(data), "--keys", str(keys), "--purpose", "ADMIN",
+              "keys", "rotate-root", "--json"], env={"STRONGROOM_PASSPHRASE": ""}, input="",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    fourth = json.loads(r.stdout)
+    assert fourth["from"] == third.key_id and not fourth["resumed"]
+    with Vault.open(data, keys, "") as v:
+        assert v.config.root_key_id == fourth["to"]
+        _everything_opens(v, refs, case)
+        ops = [d for d in _admin_details(v) if d.get("op") == "rotate-root"]
+        assert [(d["from"], d["to"], d["resumed"]) for d in ops] == [
+            (done["from"], done["to"], False),
+            (done["to"], third.key_id, True),
+            (third.key_id, fourth["to"], False),
+        ]
+        assert v.audit.verify().ok
 
 
 # -- online: reads and writes during a rekey -------------------------------------------------

@@ -13,9 +13,10 @@ each move optimistic (only where the key is still live and still under the old K
 keeps no state: run again after a crash, it finds whatever is still under an old version.
 Every call writes audit entries (rotate; rekey start and finish; retire; rotate-root).
 
-``rotate_root`` (local key file only) makes a new root key file next to the old one,
-re-wraps every KEK under it in one key-store transaction and then points ``vault.toml`` at
-it; see its docstring for how an interrupted run is finished.
+``rotate_root`` makes a new root key next to the old one (a key file, or a key in the
+PKCS#11 token under the same label), re-wraps every KEK under it in one key-store
+transaction and then points ``vault.toml`` at it; see its docstring for how an interrupted
+run is finished.
 """
 
 from __future__ import annotations
@@ -33,13 +34,8 @@ from strongroom.config import VaultConfig, check_layout
 from strongroom.crypto._keyring import KEK_TTL, Keyring, KeyVersion
 from strongroom.crypto._keystore import KeyStore
 from strongroom.crypto._sealed import sealed_key_id
-from strongroom.crypto.kms._local import (
-    Argon2Params,
-    LocalKeyFile,
-    create_key_file,
-    key_file_params,
-    key_file_path,
-)
+from strongroom.crypto.kms._factory import new_root_key, open_root
+from strongroom.crypto.kms._local import Argon2Params, key_file_params, key_file_path
 from strongroom.errors import (
     ConfigError,
     ConflictError,
@@ -320,37 +316,34 @@ def rotate_root(
     purpose: Purpose,
     argon2: Argon2Params | None = None,
 ) -> dict[str, Any]:
-    """Rotate the root key of a vault whose root is the local key file.
+    """Rotate the root key of a vault.
 
-    1. the current root is opened with ``passphrase`` (the current one);
-    2. a new root key file ``root-<new id>.key`` is written next to the old one (flushed to
-       disk), wrapped under ``new_passphrase()`` with the old file's Argon2id cost (or
-       ``argon2``);
+    1. the current root is opened (local key file: with ``passphrase``, the current one;
+       PKCS#11: the key ``vault.toml`` names, with the configured PIN);
+    2. a new root key is made and kept beside the old one: local, a key file
+       ``root-<new id>.key`` (flushed to disk) wrapped under ``new_passphrase()`` with the old
+       file's Argon2id cost (or ``argon2``); PKCS#11, a new non-extractable key in the same
+       token under the same label with a new random ``CKA_ID`` (``new_passphrase`` is not
+       asked for);
     3. every KEK is re-wrapped under the new root in **one** key-store transaction (no data
        key or record changes);
     4. ``vault.toml``'s ``root_key_id`` is switched atomically (its ``name``, the audit log's
-       origin, is kept);
+       origin, is kept; a PKCS#11 vault then picks its key by that id among the label's);
     5. an audit entry ``{"op": "rotate-root", "from", "to", "keks"}`` is written.
 
-    Interrupted, it is finished by running it again with the same passphrases: before step 3
-    commits nothing changed but an unused key file (a new one is made); after it, the key
-    store names the new root, whose key file is opened with ``new_passphrase()`` and the
-    run goes on at step 4. The old key file is left for the operator to delete (once no
-    backup of the key store still needs it). PKCS#11 roots are refused.
+    Interrupted, it is finished by running it again (with the same passphrases): before step
+    3 commits nothing changed but an unused key (a new one is made); after it, the key store
+    names the new root, which is opened by its id (a key file with ``new_passphrase()``) and
+    the run goes on at step 4. The old key is left for the operator to delete (once no
+    backup of the key store still needs it).
     """
     check_call(actor, purpose)
     check_layout(data_dir, keys_dir)
     config = VaultConfig.read(data_dir)
-    if config.kms.provider != "local":
-        raise ConfigError(
-            "rotate-root supports the local key file only; for a PKCS#11 root key, keep the "
-            "key in the HSM and rotate the KEKs below it (strongroom keys rotate), or use the "
-            "HSM's own key management"
-        )
-    old = LocalKeyFile(keys_dir, passphrase, key_id=config.root_key_id)
+    local = config.kms.provider == "local"
+    old = open_root(config.kms, keys_dir, passphrase, config.root_key_id)
     if old.key_id != config.root_key_id:
         raise ConfigError("the root key in the keys directory is not this vault's root key")
-    old_path = key_file_path(keys_dir, old.key_id)
     store = KeyStore(make_engine(config.keystore_url, secure_delete=True))
     try:
         roots = store.root_key_ids() - {old.key_id}
@@ -362,34 +355,39 @@ def rotate_root(
         resumed = bool(roots)
         if resumed:  # a run re-wrapped everything, then stopped before switching vault.toml
             new_id = next(iter(roots))
-            if key_file_path(keys_dir, new_id) == keys_dir / "root.key":
+            if local and key_file_path(keys_dir, new_id) == keys_dir / "root.key":
                 raise KeyringError(
                     f"the key store is wrapped by root key {new_id}, but its key file "
                     f"root-{new_id}.key is not in {keys_dir}"
                 )
-            new = LocalKeyFile(keys_dir, new_passphrase(), key_id=new_id)
-        else:
-            params = argon2 or key_file_params(old_path)
+            new = open_root(config.kms, keys_dir, new_passphrase() if local else "", new_id)
+        elif local:
+            params = argon2 or key_file_params(key_file_path(keys_dir, old.key_id))
             secret = new_passphrase()
             if secret == passphrase:
                 raise PassphraseError("the new passphrase must differ from the current one")
-            path = create_key_file(keys_dir, secret, argon2=params, rotated=True)
-            new = LocalKeyFile(keys_dir, secret, key_id=path.stem.removeprefix("root-"))
+            new = new_root_key(config.kms, keys_dir, secret, argon2=params)
+        else:
+            new = new_root_key(config.kms, keys_dir, "")
         keks = Keyring(old, store).rewrap_root(new)
     finally:
         store.engine.dispose()
     VaultConfig.switch_root_key(data_dir, old.key_id, new.key_id)
     from strongroom.vault import Vault
 
-    done = {
+    done: dict[str, Any] = {
         "op": "rotate-root",
         "from": old.key_id,
         "to": new.key_id,
         "keks": keks,
         "resumed": resumed,
-        "old_key_file": old_path.name,
-        "new_key_file": key_file_path(keys_dir, new.key_id).name,
     }
     with Vault.open(data_dir, keys_dir, "", _root=new) as vault:
-        _audit(vault, actor, purpose, {k: v for k, v in done.items() if "file" not in k})
+        _audit(vault, actor, purpose, dict(done))
+    if local:
+        done["old_key_file"] = key_file_path(keys_dir, old.key_id).name
+        done["new_key_file"] = key_file_path(keys_dir, new.key_id).name
+    else:
+        done["old_key"] = getattr(old, "object_name", "")
+        done["new_key"] = getattr(new, "object_name", "")
     return done

@@ -33,6 +33,7 @@ from strongroom.batch._rekey import status as key_status
 from strongroom.cli._io import note, print_json, stderr, stdout
 from strongroom.cli._options import JsonFlag, settings_of
 from strongroom.cli._settings import read_passphrase_file
+from strongroom.config import VaultConfig
 
 RegionOpt = Annotated[
     str | None,
@@ -216,12 +217,14 @@ def rotate_root(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Rotate the root key (local key file): write a new key file under a new passphrase,
-    re-wrap every KEK under it in one transaction (no record is rewritten), then switch
-    vault.toml to it. Interrupted, run it again with the same passphrases."""
+    """Rotate the root key: make a new one (a key file under a new passphrase, or a new key
+    in the PKCS#11 token under the same label), re-wrap every KEK under it in one
+    transaction (no record is rewritten), then switch vault.toml to it. Interrupted, run it
+    again with the same passphrases."""
     s = settings_of(ctx)
     actor, purpose = s.actor(), s.purpose(fallback="ADMIN")
-    current = s.passphrase()
+    local = VaultConfig.read(s.data).kms.provider == "local"
+    current = s.passphrase() if local else ""
 
     def ask() -> str:
         if new_passphrase_file is not None:
@@ -238,8 +241,13 @@ def rotate_root(
     stdout().print(
         Text(f"root key is now {done['to']} ({done['keks']} key-encryption keys re-wrapped)")
     )
+    if local:
+        old = f"the old key file {s.keys / done['old_key_file']} is kept"
+        then = "Restart running servers with the new passphrase."
+    else:
+        old = f"the old key ({done['old_key']}) is kept in the token"
+        then = "Restart running servers."
     note(
-        f"the old key file {s.keys / done['old_key_file']} is kept and no longer opens this "
-        "vault's keys; delete it once no key-store backup still needs it. Restart running "
-        "servers with the new passphrase."
+        f"{old} and no longer opens this vault's keys; delete it once no key-store backup "
+        f"still needs it. {then}"
     )

@@ -14,7 +14,11 @@ from strongroom.crypto.kms._local import (
     check_private,
     create_key_file,
 )
-from strongroom.crypto.kms._pkcs11 import Pkcs11Root, create_pkcs11_key
+from strongroom.crypto.kms._pkcs11 import (
+    Pkcs11Root,
+    create_pkcs11_key,
+    create_rotated_pkcs11_key,
+)
 from strongroom.crypto.kms._protocol import RootKeyProvider
 from strongroom.errors import ConfigError
 
@@ -55,10 +59,11 @@ def open_root(
 ) -> RootKeyProvider:
     """The vault's root key: the key file in ``keys_dir`` (opened with ``passphrase``;
     ``key_id`` picks a rotated root's ``root-<key_id>.key``), or the PKCS#11 key
-    (``keys_dir`` and ``passphrase`` are then not used)."""
+    (``key_id`` picks it among the keys of its label; ``keys_dir`` and ``passphrase`` are
+    then not used)."""
     if kms.provider == "pkcs11":
         module, token, label, pin = _pkcs11_args(kms)
-        return Pkcs11Root(module, token, label, pin, slot=kms.slot)
+        return Pkcs11Root(module, token, label, pin, slot=kms.slot, key_id=key_id)
     kms.check()
     return LocalKeyFile(keys_dir, passphrase, key_id=key_id)
 
@@ -84,3 +89,19 @@ def create_root(
         path.unlink(missing_ok=True)
         raise
     return root, lambda: (keys_dir / KEY_FILE_NAME).unlink(missing_ok=True)
+
+
+def new_root_key(
+    kms: KmsConfig, keys_dir: Path, passphrase: str, *, argon2: Argon2Params | None = None
+) -> RootKeyProvider:
+    """A further root key for a vault's root rotation (the old one is kept): a key file
+    ``root-<id>.key`` in ``keys_dir`` wrapped under ``passphrase`` with ``argon2``, or a new
+    key in the PKCS#11 token under the same label (a new random ``CKA_ID``; ``keys_dir`` and
+    ``passphrase`` are then not used). Open it again later with :func:`open_root` and its id."""
+    if kms.provider == "pkcs11":
+        module, token, label, pin = _pkcs11_args(kms)
+        key_id = create_rotated_pkcs11_key(module, token, label, pin, slot=kms.slot)
+        return Pkcs11Root(module, token, label, pin, slot=kms.slot, key_id=key_id)
+    kms.check()
+    path = create_key_file(keys_dir, passphrase, argon2=argon2, rotated=True)
+    return LocalKeyFile(keys_dir, passphrase, key_id=path.stem.removeprefix("root-"))

@@ -203,21 +203,40 @@ def _drop(conn: _Conn) -> None:
                 del _conns[k]
 
 
-def _find_key(conn: _Conn, key_label: str) -> Any | None:
+def _key_id(conn: _Conn, key_label: str, cka_id: bytes) -> str:
+    """The public root key id (see the module docstring)."""
+    digest = hashlib.sha256(
+        _KEY_ID_DOMAIN + conn.serial + b"\x00" + key_label.encode("utf-8") + b"\x00" + cka_id
+    )
+    return digest.digest()[:16].hex()
+
+
+def _find_key(conn: _Conn, key_label: str, key_id: str | None = None) -> Any | None:
+    """The AES key labelled ``key_label``; with ``key_id``, the one of that id among the
+    keys of that label (a rotated root shares its label with the keys it replaced)."""
     with conn.lock:
         try:
-            return conn.session.get_key(
-                object_class=ObjectClass.SECRET_KEY, key_type=KeyType.AES, label=key_label
+            keys = list(
+                conn.session.get_objects(
+                    {
+                        Attribute.CLASS: ObjectClass.SECRET_KEY,
+                        Attribute.KEY_TYPE: KeyType.AES,
+                        Attribute.LABEL: key_label,
+                    }
+                )
             )
-        except p11.NoSuchKey:
-            return None
-        except p11.MultipleObjectsReturned as exc:
-            raise KeyringError(
-                f"more than one AES key labelled {key_label!r} in PKCS#11 token "
-                f"{conn.label!r}; labels of root keys must be unique"
-            ) from exc
+            ids = [bytes(k[Attribute.ID] or b"") for k in keys]
         except p11.PKCS11Error as exc:
             raise KeyringError(f"cannot search the PKCS#11 token {conn.label!r}: {exc!r}") from exc
+    if key_id is not None:
+        found = [k for k, i in zip(keys, ids, strict=True) if _key_id(conn, key_label, i) == key_id]
+        return found[0] if found else None
+    if len(keys) > 1:
+        raise KeyringError(
+            f"more than one AES key labelled {key_label!r} in PKCS#11 token "
+            f"{conn.label!r}; labels of root keys must be unique (or name the key by its id)"
+        )
+    return keys[0] if keys else None
 
 
 def _check_key(conn: _Conn, key: Any, key_label: str) -> bytes:
@@ -268,44 +287,68 @@ def create_pkcs11_key(
         if existing is not None:
             _check_key(conn, existing, key_label)
             return False
-        with conn.lock:
-            try:
-                conn.session.generate_key(
-                    KeyType.AES,
-                    _KEY_BYTES * 8,
-                    id=random_bytes(16),
-                    label=key_label,
-                    store=True,
-                    template={
-                        Attribute.TOKEN: True,
-                        Attribute.PRIVATE: True,
-                        Attribute.SENSITIVE: True,
-                        Attribute.EXTRACTABLE: False,
-                        Attribute.ENCRYPT: True,
-                        Attribute.DECRYPT: True,
-                        Attribute.WRAP: False,
-                        Attribute.UNWRAP: False,
-                        Attribute.SIGN: False,
-                        Attribute.VERIFY: False,
-                        Attribute.DERIVE: False,
-                    },
-                )
-            except p11.PKCS11Error as exc:
-                raise KeyringError(
-                    f"the PKCS#11 token {conn.label!r} could not generate the key "
-                    f"{key_label!r}: {exc!r}"
-                ) from exc
+        _generate(conn, key_label)
     return True
+
+
+def create_rotated_pkcs11_key(
+    module: str, token_label: str | None, key_label: str, pin: str, *, slot: int | None = None
+) -> str:
+    """Generate a new root key in the token under the same ``key_label`` as the current
+    one, with a new random ``CKA_ID`` (root rotation: the vault names the key by its id).
+    Returns the new key's id."""
+    if not key_label:
+        raise KeyringError("the PKCS#11 key label is empty")
+    with _lock:
+        conn = _connect(module, token_label, slot, pin)
+        return _key_id(conn, key_label, _generate(conn, key_label))
+
+
+def _generate(conn: _Conn, key_label: str) -> bytes:
+    """A new root key (attributes as in :func:`create_pkcs11_key`); returns its CKA_ID."""
+    cka_id = random_bytes(16)
+    with conn.lock:
+        try:
+            conn.session.generate_key(
+                KeyType.AES,
+                _KEY_BYTES * 8,
+                id=cka_id,
+                label=key_label,
+                store=True,
+                template={
+                    Attribute.TOKEN: True,
+                    Attribute.PRIVATE: True,
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.ENCRYPT: True,
+                    Attribute.DECRYPT: True,
+                    Attribute.WRAP: False,
+                    Attribute.UNWRAP: False,
+                    Attribute.SIGN: False,
+                    Attribute.VERIFY: False,
+                    Attribute.DERIVE: False,
+                },
+            )
+        except p11.PKCS11Error as exc:
+            raise KeyringError(
+                f"the PKCS#11 token {conn.label!r} could not generate the key "
+                f"{key_label!r}: {exc!r}"
+            ) from exc
+    return cka_id
 
 
 class Pkcs11Root:
     """The root key as a handle on a non-extractable AES key in a PKCS#11 token.
 
-    ``token_label`` or ``slot`` (or both, then they must agree) name the token. Wrong PIN,
-    missing module, token or key raise :class:`~strongroom.errors.KeyringError`.
+    ``token_label`` or ``slot`` (or both, then they must agree) name the token; ``key_id``
+    picks one of several keys labelled ``key_label`` (a rotated root). Wrong PIN, missing
+    module, token or key raise :class:`~strongroom.errors.KeyringError`.
     """
 
-    __slots__ = ("_key_id", "_key_label", "_module", "_pin", "_slot", "_state", "_token_label")
+    __slots__ = (
+        "_cka_id", "_key_id", "_key_label", "_module", "_pin", "_slot", "_state",
+        "_token_label", "_wanted",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -315,6 +358,7 @@ class Pkcs11Root:
         pin: str,
         *,
         slot: int | None = None,
+        key_id: str | None = None,
     ) -> None:
         if token_label is None and slot is None:
             raise KeyringError("a PKCS#11 root key needs a token label or a slot")
@@ -325,13 +369,11 @@ class Pkcs11Root:
         self._slot = slot
         self._key_label = key_label
         self._pin = pin
+        self._wanted = key_id
         self._state: tuple[int, _Conn, Any] | None = None
         conn, key = self._handle()
-        cka_id = _check_key(conn, key, key_label)
-        digest = hashlib.sha256(
-            _KEY_ID_DOMAIN + conn.serial + b"\x00" + key_label.encode("utf-8") + b"\x00" + cka_id
-        )
-        self._key_id = digest.digest()[:16].hex()
+        self._cka_id = _check_key(conn, key, key_label)
+        self._key_id = _key_id(conn, key_label, self._cka_id)
 
     def _handle(self) -> tuple[_Conn, Any]:
         """This process's session and key object (opened again after a fork)."""
@@ -340,11 +382,12 @@ class Pkcs11Root:
             return state[1], state[2]
         with _lock:
             conn = _connect(self._module, self._token_label, self._slot, self._pin)
-            key = _find_key(conn, self._key_label)
+            key = _find_key(conn, self._key_label, self._wanted)
         if key is None:
+            which = "" if self._wanted is None else f" with key id {self._wanted}"
             raise KeyringError(
-                f"no AES key labelled {self._key_label!r} in PKCS#11 token {conn.label!r} "
-                "(create it with 'strongroom init --kms pkcs11')"
+                f"no AES key labelled {self._key_label!r}{which} in PKCS#11 token "
+                f"{conn.label!r} (create it with 'strongroom init --kms pkcs11')"
             )
         self._state = (os.getpid(), conn, key)
         return conn, key
@@ -375,6 +418,11 @@ class Pkcs11Root:
     @property
     def key_id(self) -> str:
         return self._key_id
+
+    @property
+    def object_name(self) -> str:
+        """How the token's tools name the key: its label and ``CKA_ID`` (hex, public)."""
+        return f"label {self._key_label!r}, CKA_ID {self._cka_id.hex()}"
 
     def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
         iv = random_bytes(_IV_BYTES)
