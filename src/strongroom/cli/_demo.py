@@ -232,7 +232,16 @@ def _searches(
     return person, case_ref
 
 
-DEMO_ROLES = ("call_taker", "investigator", "supervisor", "auditor", "admin", "citizen", "analyst")
+DEMO_ROLES = (
+    "call_taker",
+    "investigator",
+    "supervisor",
+    "auditor",
+    "admin",
+    "citizen",
+    "analyst",
+    "approver",
+)
 
 
 def demo_principals(
