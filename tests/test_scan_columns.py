@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from strongroom.scan import _columns
 from strongroom.scan._detect import Scanner
 from strongroom.scan._report import Report
-from strongroom.scan._targets import read_target
+from strongroom.scan._targets import _plain, read_target
 from strongroom.scan._validate import resident_id
 from strongroom.schema._resident_id import resident_id_check_char
 
@@ -83,10 +83,10 @@ def _table(rng: random.Random, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _compare(path: Path, threshold: float) -> None:
+def _compare(path: Path, threshold: float, *, split: bool = True) -> None:
     scanner = Scanner(threshold, digest_key=KEY)
     blocks = list(read_target(path, blocks=True))
-    assert any(len(row) == 1 and row[0].delimiter for row in blocks)
+    assert any(len(row) == 1 and row[0].delimiter for row in blocks) == split
     by_columns = [f for row in blocks for f in scanner.scan_row(row)]
     by_cells = [f for row in read_target(path) for f in scanner.scan_row(row)]
     assert by_columns == by_cells
@@ -205,3 +205,36 @@ def test_known_valid_numbers_are_valid(seed: int) -> None:
 @given(first17=st.text("0123456789", min_size=17, max_size=17))
 def test_check_characters_are_the_validators(first17: str) -> None:
     assert _columns._CHECK[int(first17, 13) * 2 % 11] == resident_id_check_char(first17)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "姓名,身份证号,手机\n",
+        "\n姓名,身份证号,手机\n",
+        '"姓名","身份证号",手机\n',
+        "姓名,身份证号,手机\r\n",
+    ],
+    ids=["plain", "empty-first-line", "quoted-header", "crlf-header"],
+)
+def test_table_blocks_as_bytes_then_the_csv_module(
+    tmp_path: Path, head: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom.scan._run import Options, run
+    from strongroom.scan._split import Unit, plan
+
+    monkeypatch.setattr("strongroom.scan._targets._BLOCK", 2048)
+    rng = random.Random(9)
+    rows = [f"张三,{_rid(rng)},{_mobile(rng)}" for _ in range(400)]
+    rows[150] = '"李四","11010519491231002X","备注\n跨行 13812345678"'  # quotes from here on
+    rows[300] = "王五,\udcff,13912345678\r"  # a carriage return, undecodable bytes
+    data = (head + "\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(data)
+    _compare(path, 0.5, split=_plain(head.encode()))  # else the csv module reads it all
+    if head.startswith("\n"):
+        return  # ranges take the file's first line as the header (even an empty one)
+    options = Options(0.5, KEY, keep=True)
+    whole = run([Unit(str(path))], options).findings
+    ranges = run(list(plan([path], chunk_bytes=4096)), options).findings
+    assert len(whole) > 1000 and ranges == whole

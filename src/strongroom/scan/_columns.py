@@ -34,8 +34,12 @@ from strongroom.scan._hit import EMPTY, Cell
 from strongroom.scan._model import Kind
 from strongroom.scan._validate import mobile_pattern, resident_id
 
-__all__ = ["Column", "cells_of", "count", "split", "support"]
+__all__ = ["EMAIL_CELL", "Column", "cells_of", "count", "split", "support"]
 
+#: the longest cell read as one address without the prefilter (its window would hold it)
+EMAIL_CELL: Final = 72
+#: the longest local part the validator accepts
+_EMAIL_LOCAL: Final = 64
 #: distinct values remembered per column (then the memo starts again)
 _MEMO_SIZE: Final = 16_384
 #: address codes and birth dates the validator accepted, remembered at most
@@ -47,12 +51,13 @@ def _column_of(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?:(?:{value})?\n)*(?:{value})?", re.ASCII)
 
 
-#: an allocated mobile, alone: 11 ASCII digits in the ranges the validator accepts
-_MOBILES: Final = _column_of(rf"(?=[0-9]{{11}}(?:\n|\Z))(?:{mobile_pattern()})")
+#: an allocated mobile, alone: 11 ASCII digits (lengths checked apart) in the ranges the
+#: validator accepts
+_MOBILES: Final = _column_of(rf"(?:{mobile_pattern()})")
 #: an address that the scanner reads whole as one address, and the validator accepts: a local
-#: part of dot-separated atoms (64 at most), a first label, then letter-only labels
+#: part of dot-separated atoms (64 at most, and 72 in all: lengths checked apart), a first
+#: label, then letter-only labels
 _EMAILS: Final = _column_of(
-    r"(?=[^\n]{6,72}(?:\n|\Z))(?=[^@\n]{1,64}@)"
     r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z]{2,63})+"
 )
@@ -121,9 +126,14 @@ def split(text: str, delimiter: str) -> tuple[int, list[Sequence[str]]]:
 def cells_of(values: Sequence[str], column: Column, cell_of: Callable[[str], Cell]) -> list[Cell]:
     """The outcome of every value of a column (``cell_of``: one value's, worked out)."""
     joined = "\n".join(values)
-    if _MOBILES.fullmatch(joined) is not None:
+    if _MOBILES.fullmatch(joined) is not None and set(map(len, values)) <= {0, 11}:
         return _one_class(values, column, "mobile", cell_of)
-    if column.email_header and _EMAILS.fullmatch(joined) is not None:
+    if (
+        column.email_header
+        and _EMAILS.fullmatch(joined) is not None
+        and max(map(len, values)) <= EMAIL_CELL
+        and max(map(str.find, values, repeat("@"))) <= _EMAIL_LOCAL
+    ):
         return _one_class(values, column, "email", cell_of)
     if _IDS.fullmatch(joined) is not None:
         return _resident_ids(values, column, cell_of, "x" in joined)

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from typing import Final
 
-from strongroom.scan._columns import Column, cells_of, count, split, support
+from strongroom.scan._columns import EMAIL_CELL, Column, cells_of, count, split, support
 from strongroom.scan._context import header_kinds, near
 from strongroom.scan._hit import EMPTY, Cell, Hit, Scored
 from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
@@ -114,8 +114,6 @@ _DELIMITED_NAME: Final = re.compile(
 
 #: a cell that is one number: ASCII digits, perhaps ending in an X
 _PLAIN_NUMBER: Final = re.compile(r"[0-9]+[Xx]?")
-#: the longest cell read as one address without the prefilter (its window would hold it)
-_EMAIL_CELL: Final = 72
 _EMAIL_TRIGGER: Final = re.compile(r"[A-Za-z0-9._%+\-]@[A-Za-z0-9\-]+\.[A-Za-z]{2}")
 #: texts up to this long that hold nothing are remembered (cities, notes, names) ...
 _MEMO_TEXT: Final = 64
@@ -525,7 +523,7 @@ class Scanner:
                 if size < 11 or size > 19:
                     return []
                 return _single_group(text)
-            if size <= _EMAIL_CELL and text.count("@") == 1:
+            if size <= EMAIL_CELL and text.count("@") == 1:
                 hit = _email_cell(text)
                 if hit is not None:
                     return [hit]

@@ -161,14 +161,15 @@ def _range_rows(unit: Unit, raw: IO[bytes]) -> Iterator[Row]:
     if not lower.endswith((".csv", ".tsv", ".jsonl", ".ndjson", ".sql")):
         yield from _lines(name, raw)
         return
+    if lower.endswith((".csv", ".tsv")):
+        delimiter = "\t" if lower.endswith(".tsv") else ","
+        header = None
+        if unit.header is not None:
+            header = next(csv.reader([unit.header], delimiter=delimiter), [])
+        yield from _delimited_blocks(name, raw, delimiter, [h.strip() for h in header or []])
+        return
     with _text_stream(raw) as text:
-        if lower.endswith((".csv", ".tsv")):
-            delimiter = "\t" if lower.endswith(".tsv") else ","
-            header = None
-            if unit.header is not None:
-                header = next(csv.reader([unit.header], delimiter=delimiter), [])
-            yield from _delimited_blocks(name, text, delimiter, [h.strip() for h in header or []])
-        elif lower.endswith((".jsonl", ".ndjson")):
+        if lower.endswith((".jsonl", ".ndjson")):
             yield from _jsonl_rows(name, text)
         else:
             yield from _sql_rows(name, text, list(unit.copy_cols) if unit.copy_cols else None)

@@ -31,7 +31,6 @@ import csv
 import gzip
 import importlib
 import io
-import itertools
 import json
 import re
 import sqlite3
@@ -102,43 +101,78 @@ def _lines(name: str, raw: IO[bytes]) -> Iterator[Row]:
 
 
 def _delimited(name: str, raw: IO[bytes], delimiter: str, blocks: bool) -> Iterator[Row]:
+    if blocks:
+        yield from _delimited_blocks(name, raw, delimiter)
+        return
     with _text_stream(raw) as text:
-        if blocks:
-            yield from _delimited_blocks(name, text, delimiter)
-        else:
-            yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
+        yield from _delimited_rows(name, csv.reader(text, delimiter=delimiter))
+
+
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``raw``."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _plain(data: bytes) -> bool:
+    """Lines the scanner may split itself: no quotes, carriage returns or NULs."""
+    return not (b'"' in data or b"\r" in data or b"\x00" in data)
 
 
 def _delimited_blocks(
-    name: str, text: io.TextIOWrapper, delimiter: str, header: list[str] | None = None
+    name: str, raw: IO[bytes], delimiter: str, header: list[str] | None = None
 ) -> Iterator[Row]:
-    """The rows of ``_delimited_rows``, but blocks of about :data:`_BLOCK` characters of lines
-    without quotes, carriage returns or NULs come as one ``delimiter`` chunk each (the scanner
-    splits them as the ``csv`` module would); from the first block that has one of those
-    characters on, the ``csv`` module reads the rest."""
-    reader = csv.reader(text, delimiter=delimiter)
+    """The rows of ``_delimited_rows``, but blocks of about :data:`_BLOCK` bytes of whole
+    lines without quotes, carriage returns or NULs come as one ``delimiter`` chunk each (the
+    scanner splits them as the ``csv`` module would), decoded a block at a time; from the
+    first line or block that has one of those characters on, the ``csv`` module reads the
+    rest (``header`` given: ``raw`` starts after the header line)."""
     names = list(header or [])
-    if not names:
-        for values in reader:
-            line = reader.line_num
-            names = [h.strip() for h in values]
-            yield [Chunk(" ".join(values), Location(name, line, 1), (), line)]  # headers too
-            if names:
-                break
-    done = reader.line_num
+    done = 0
+    data = b""
+    while not names:  # the header row: the first line that holds a cell
+        data = raw.readline()
+        if not data:
+            return
+        if not _plain(data):
+            break
+        done += 1
+        values = next(csv.reader([data.decode("utf-8", "replace")], delimiter=delimiter), [])
+        names = [h.strip() for h in values]
+        yield [Chunk(" ".join(values), Location(name, done, 1), (), done)]  # headers too
+        data = b""
     context = tuple(names)
-    while True:
-        lines = text.readlines(_BLOCK)
-        if not lines:
+    while not data:
+        data = raw.read(_BLOCK)
+        if not data:
             return
-        block = "".join(lines)
-        if '"' in block or "\r" in block or "\x00" in block:
-            rest = csv.reader(itertools.chain(lines, text), delimiter=delimiter)
-            yield from _delimited_rows(name, rest, names, done)
-            return
+        if not data.endswith(b"\n"):
+            data += raw.readline()
+        if not _plain(data):
+            break
         first = done + 1
+        block = data.decode("utf-8", "replace")
         yield [Chunk(block, Location(name, first, 1), context, first, delimiter=delimiter)]
-        done += len(lines)
+        done += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        data = b""
+    with _text_stream(io.BufferedReader(_Prefixed(data, raw))) as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        yield from _delimited_rows(name, reader, names, done)
 
 
 def _delimited_rows(
