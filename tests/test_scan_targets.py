@@ -18,7 +18,12 @@ ID = "11010519491231002X"
 
 
 def _texts(path: Path) -> list[tuple[str, tuple[str, ...]]]:
-    return [(c.text, c.context) for row in read_target(path) for c in row]
+    """Each chunk's text (a text block read as bytes: its decoded bytes) and context."""
+    return [
+        (c.data.decode("utf-8", "replace") if c.data is not None else c.text, c.context)
+        for row in read_target(path)
+        for c in row
+    ]
 
 
 def test_csv_and_tsv_cells_carry_their_header(tmp_path: Path) -> None:

@@ -554,6 +554,7 @@ class Scanner:
             if found is not None:  # no full-width characters: the bytes' triggers are all
                 self._scan_line_bytes(block, data, found, collect, emit, report)
                 return
+            text = data.decode("utf-8", "replace")
         starts = sorted({text.rfind("\n", 0, s) + 1 for _, s, _ in self._prefilter.triggers(text)})
         line, pos = loc.line or 1, 0
         for start in starts:

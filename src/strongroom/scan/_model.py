@@ -45,8 +45,9 @@ class Chunk:
     #: a block of delimited lines without quotes (CSV/TSV): ``context`` is the header, each
     #: line a record whose cells are split on this delimiter (cell i at column i + 1)
     delimiter: str | None = None
-    #: a ``lines`` block read from a file: ``text`` as its UTF-8 bytes (no carriage returns),
-    #: which the scanner prefilters as they are, decoding only the lines with a trigger
+    #: a ``lines`` block read from a file, as UTF-8 bytes (no carriage returns): ``text`` is
+    #: then empty, and the scanner prefilters the bytes as they are, decoding only the lines
+    #: with a trigger (or the whole block, when it holds full-width characters)
     data: bytes | None = field(default=None, compare=False, repr=False)
 
 

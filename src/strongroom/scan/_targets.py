@@ -75,8 +75,9 @@ def _lines(name: str, raw: IO[bytes]) -> Iterator[Row]:
     prefilters a block at once and reads only the lines that hold a candidate.
 
     Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (as a text stream with ``newline=""``
-    reads them) and lose their line ends. A block without carriage returns also carries its
-    bytes (:attr:`Chunk.data`), so the scanner need not encode it again."""
+    reads them) and lose their line ends. A block without carriage returns comes as its bytes
+    (:attr:`Chunk.data`, its text left empty): the scanner prefilters them as they are and
+    decodes only what it must."""
     n = 1
     while True:
         data = raw.read(_BLOCK)
@@ -84,19 +85,18 @@ def _lines(name: str, raw: IO[bytes]) -> Iterator[Row]:
             return
         if not data.endswith(b"\n"):
             data += raw.readline()
-        text = data.decode("utf-8", "replace")
         if b"\r" in data:
-            lines = _TEXT_LINE.findall(text)
+            lines = _TEXT_LINE.findall(data.decode("utf-8", "replace"))
             block = "\n".join(line.rstrip("\r\n") for line in lines)
             yield [Chunk(block, Location(name, n, 1), (), n, lines=True)]
             n += len(lines)
             continue
         count = data.count(b"\n")
         if data.endswith(b"\n"):
-            data, text = data[:-1], text[:-1]
+            data = data[:-1]
         else:
             count += 1
-        yield [Chunk(text, Location(name, n, 1), (), n, lines=True, data=data)]
+        yield [Chunk("", Location(name, n, 1), (), n, lines=True, data=data)]
         n += count
 
 
