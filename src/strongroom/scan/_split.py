@@ -46,7 +46,7 @@ from strongroom.scan._targets import (
 __all__ = ["DEFAULT_CHUNK_BYTES", "Unit", "plan", "read_unit", "shift"]
 
 #: ranges of big files are about this long
-DEFAULT_CHUNK_BYTES = 32 << 20
+DEFAULT_CHUNK_BYTES = 16 << 20
 _WHOLE = (".gz", ".zip", ".json", ".parquet", ".db", ".sqlite", ".sqlite3")
 
 
