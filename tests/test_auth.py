@@ -284,6 +284,7 @@ def test_roles_are_the_issue_roles() -> None:
         "admin",
         "citizen",
         "analyst",
+        "approver",  # the guard issue: decides grants for protected persons
     } == ROLES
 
 
