@@ -174,9 +174,11 @@ def _resident_ids(
             append(stand_in)  # type: ignore[arg-type]  # set above when any is known
         elif not value:
             append(EMPTY)
+        elif (valid := _learn(value)) and stand_in is not None:
+            append(stand_in)  # a member of the class all the same
         else:
             cell = cell_of(value)
-            if _learn(value) and stand_in is None:
+            if valid:
                 stand_in = column.stand_ins["resident_id"] = cell.stand_in()
             append(cell)
     return out
