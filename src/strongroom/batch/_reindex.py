@@ -264,6 +264,7 @@ def _walk(
         after = bytes(rows[-1].id)
         _commit(vault, coll.name, items, plans, after, summary)
         seen += len(rows)
+        kr.release_memory()  # the batch's data keys were read once: drop their pages
         if advance is not None:
             advance(seen, max(total, seen))
     with store.begin() as conn:
@@ -292,14 +293,15 @@ def _commit(
     summary: ReindexSummary,
 ) -> None:
     """One batch: for each record version still current (locked until commit), delete its
-    tokens under the older versions (and any under the target: idempotent) and insert its
-    tokens under the target; save every scope's position. One transaction."""
+    tokens under the older versions and insert those under the target unless present (a
+    record written after the rotation has them already; a batch may be redone after a
+    crash); save every scope's position. One transaction."""
     store = vault.store
     with store.begin() as conn:
         current = store.lock_current(conn, collection, [(i.record_id, i.version) for i in items])
         kept = [i for i in items if (i.record_id, i.version) in current]
-        store.delete_tokens(conn, [t for i in kept for t in (*i.old, *i.new)])
-        store.insert_tokens(conn, [t for i in kept for t in i.new])
+        store.delete_tokens(conn, [t for i in kept for t in i.old])
+        store.ensure_tokens(conn, [t for i in kept for t in i.new])  # idempotent
         done = {p.region: p.done for p in plans}
         for i in kept:
             done[i.region] += 1

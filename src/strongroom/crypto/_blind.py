@@ -32,12 +32,12 @@ class BlindIndexer:
         self.region = region
         self.collection = collection
         self.version = version
-        self._field_keys: dict[str, Any] = {}
+        self._field_keys: dict[str, bytes] = {}
         self._root = index_root
 
-    def _key(self, field: str) -> Any:
-        h = self._field_keys.get(field)
-        if h is None:
+    def _key(self, field: str) -> bytes:
+        key = self._field_keys.get(field)
+        if key is None:
             info = b"\x00".join(
                 (
                     _INFO,
@@ -47,15 +47,15 @@ class BlindIndexer:
                     str(self.version).encode(),
                 )
             )
-            h = hmac.new(hkdf_sha256(self._root, info), digestmod="sha256")
-            self._field_keys[field] = h
-        return h
+            key = hkdf_sha256(self._root, info)
+            self._field_keys[field] = key
+        return key
 
     def token(self, field: str, normalised: str) -> int:
         """The token of one normalised value of ``field``."""
-        h = self._key(field).copy()
-        h.update(normalised.encode("utf-8"))
-        return int.from_bytes(h.digest()[:TOKEN_BYTES], "big", signed=True)
+        # one-shot HMAC (OpenSSL's, in C): ~5x faster than copying a keyed hmac object
+        mac = hmac.digest(self._key(field), normalised.encode("utf-8"), "sha256")
+        return int.from_bytes(mac[:TOKEN_BYTES], "big", signed=True)
 
     def __repr__(self) -> str:
         return (

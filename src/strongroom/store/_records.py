@@ -73,6 +73,19 @@ class RecordStore:
             sql = f"DELETE FROM blind_index WHERE token = {m} AND record_id = {m}"  # noqa: S608
             conn.exec_driver_sql(sql, pairs)
 
+    def ensure_tokens(self, conn: sa.Connection, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Insert index entries unless present (idempotent writes of bulk jobs): SQLite's
+        ``INSERT OR IGNORE`` on the (token, record) key; PostgreSQL's index has no key, so
+        the pairs are deleted first, then copied in."""
+        pairs = list(dict.fromkeys(rows))
+        if self.dialect == "sqlite":
+            if pairs:
+                sql = "INSERT OR IGNORE INTO blind_index (token, record_id) VALUES (?, ?)"
+                conn.exec_driver_sql(sql, pairs)
+            return
+        self.delete_tokens(conn, pairs)
+        self.insert_tokens(conn, pairs)
+
     def current_after(self, collection: str, after: bytes | None, limit: int) -> list[sa.Row[Any]]:
         """The current versions of up to ``limit`` records of ``collection`` with ids after
         ``after``, in id order: one primary-key range scan (bulk jobs; constant memory)."""
