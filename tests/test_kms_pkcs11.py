@@ -24,9 +24,13 @@ from strongroom.crypto.kms import Pkcs11Root, create_pkcs11_key, open_root, read
 from strongroom.errors import ConfigError, KeyringError
 from tests._softhsm import SoftHSM
 
-# the sealing, import and rotation tests of the local key file, collected here again with the
-# ``vault`` fixture below: the same assertions, the root key in the token
+# the sealing, import, rotation and index-rotation tests of the local key file, collected
+# here again with the ``vault`` fixture below: the same assertions, the root key in the token
 from tests.test_import import test_parallel_workers_give_the_same_result  # noqa: F401
+from tests.test_index_rotation import (  # noqa: F401
+    test_an_update_between_the_read_and_the_write_is_left_to_its_writer,
+    test_rotate_search_unique_and_reindex,
+)
 from tests.test_rotation import (  # noqa: F401
     test_erase_after_rekey_destroys_the_key_every_version_names,
     test_rekey_moves_everything_then_retire,
