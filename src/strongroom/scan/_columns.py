@@ -118,7 +118,8 @@ def split(text: str, delimiter: str) -> tuple[int, list[Sequence[str]]]:
     counts = set(map(str.count, lines, repeat(delimiter)))
     if len(counts) == 1:  # every line has as many cells: one split, then every width-th cell
         width = counts.pop() + 1
-        cells = "\n".join(lines).replace("\n", delimiter).split(delimiter)
+        body = text[:-1] if text.endswith("\n") else text
+        cells = body.replace("\n", delimiter).split(delimiter)
         return rows, [cells[c::width] for c in range(width)]
     return rows, list(zip_longest(*(line.split(delimiter) for line in lines), fillvalue=""))
 
@@ -167,6 +168,8 @@ def _resident_ids(
     if stand_in is None and True in known:
         first = values[known.index(True)]
         stand_in = column.stand_ins["resident_id"] = cell_of(first).stand_in()
+    if stand_in is not None and all(known):
+        return [stand_in] * len(values)
     out: list[Cell] = []
     append = out.append
     for value, ok in zip(values, known, strict=True):
