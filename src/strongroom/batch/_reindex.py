@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from strongroom.vault import Vault
 
 _Scope = tuple[str, str]  # (region, collection)
+#: seconds each step of an index rotation waits for every process to see the previous one:
+#: the index-version cache time, plus a margin for a request that read its versions just
+#: before its cache ran out and is still running
+SETTLE = KEK_TTL + 0.5
 
 
 def state_id(kek_id: int) -> str:
@@ -175,7 +179,7 @@ def reindex(
     collection: str | None = None,
     batch_size: int = 2000,
     advance: Callable[[int, int], None] | None = None,
-    _settle: float = KEK_TTL,
+    _settle: float = SETTLE,
 ) -> ReindexSummary:
     """Recompute the index tokens of every current record of the matching scopes under
     their active index version: every scope rotated at least once whose active version has

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strongroom._access import Actor, Purpose, check_call
-from strongroom.batch._reindex import activate_index, index_versions, reindexed, state_id
+from strongroom.batch._reindex import (
+    SETTLE,
+    activate_index,
+    index_versions,
+    reindexed,
+    state_id,
+)
 from strongroom.config import VaultConfig, check_layout
 from strongroom.crypto._keyring import KEK_TTL, Keyring, KeyVersion
 from strongroom.crypto._keystore import KeyStore
@@ -83,7 +89,7 @@ def rotate(
     region: str | None = None,
     collection: str | None = None,
     index: bool = False,
-    _settle: float = KEK_TTL,
+    _settle: float = SETTLE,
 ) -> list[dict[str, Any]]:
     """A new data-key version for every (region, collection) scope matching the filters.
 
