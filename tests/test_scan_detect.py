@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import random
 import sqlite3
 import sys
 import zipfile
@@ -15,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from strongroom.scan import _prefilter
 from strongroom.scan._corpus import write_leak_corpus
@@ -489,3 +492,57 @@ def test_full_width_at_sign_and_uneven_groups_are_found(engine: str) -> None:
     ]
     low = Scanner(0.3, engine=engine, digest_key=KEY)  # type: ignore[arg-type]
     assert [f.kind for f in low.scan(Chunk("x 13012345678901 y", Location("t")))] == ["bank_card"]
+
+
+# ---- lone digit runs that fail validation: their lines are not read
+
+_AROUND = ("", " ", "/", "=", "+", "(", ")", "-", ".", "@", "_", "x", "X", "E", "号", "\t", ",")
+_AROUND += (
+    ":",
+    "\uff08",
+    "\uff09",
+    "手机 ",
+    "身份证",
+    "13 ",
+    "name: 张三 ",
+    "张三 ",
+    " 5",
+    "a@b.cc ",
+)
+
+
+def _number(rng: random.Random) -> str:
+    pick = rng.randrange(7)
+    if pick == 0:
+        return RID if rng.random() < 0.5 else RID[:17] + "5"  # valid, wrong check character
+    if pick == 1:
+        return MOBILE if rng.random() < 0.5 else "12012345678"
+    if pick == 2:
+        return CARD if rng.random() < 0.5 else CARD[:-1] + "9"  # Luhn-valid, or not
+    if pick == 3:  # valid only with the group before it ("13 ", "62 ")
+        return rng.choice((MOBILE[2:], CARD[2:], RID[:17]))
+    return "".join(rng.choice("0123456789") for _ in range(rng.randint(11, 20)))
+
+
+@given(seed=st.integers(0, 2**32))
+@settings(max_examples=40, deadline=None)
+def test_lines_of_dead_numbers_are_skipped_exactly(
+    seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    rng = random.Random(seed)
+    lines = [
+        " ".join(
+            rng.choice(_AROUND) + _number(rng) + rng.choice(_AROUND)
+            for _ in range(rng.randint(1, 3))
+        )
+        for _ in range(60)
+    ]
+    path = tmp_path_factory.mktemp("dead") / "app.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for threshold in (0.5, 0.45, 0.9, 0.3):
+        scanner = Scanner(threshold, digest_key=KEY)
+        skipped = [f for row in read_target(path) for f in scanner.scan_row(row)]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("strongroom.scan._detect._dead_number", lambda data, end: False)
+            read_all = [f for row in read_target(path) for f in scanner.scan_row(row)]
+        assert skipped == read_all

@@ -195,7 +195,7 @@ class Prefilter:
     unvalidated matches cannot be reported (a threshold above 0.4).
     """
 
-    __slots__ = ("_db", "_hs", "_re_numbers", "_scratch", "engine")
+    __slots__ = ("_db", "_hs", "_re_numbers", "_scratch", "engine", "validated_only")
 
     def __init__(self, engine: Engine = "auto", *, validated_only: bool = False) -> None:
         db = _database(validated_only) if engine != "re" else None
@@ -207,6 +207,8 @@ class Prefilter:
         self._re_numbers = _re_numbers(validated_only)
         #: the engine in use: ``"hyperscan"`` or ``"re"``
         self.engine: Literal["hyperscan", "re"] = "hyperscan" if db is not None else "re"
+        #: numbers wake it only when they can pass validation
+        self.validated_only = validated_only
 
     def triggers(self, text: str) -> list[tuple[int, int, int]]:
         """``(trigger, start, end)`` character spans, in no particular order."""
