@@ -220,11 +220,13 @@ def count(columns: list[list[Cell]], rows_support: list[bool], counts: Counter[K
     uniform = all(rows_support) or not any(rows_support)
     loud = bool(rows_support) and rows_support[0]
     for cells in columns:
-        tally: Counter[tuple[Cell, bool]] = (
-            Counter({(c, loud): n for c, n in Counter(cells).items()})
-            if uniform
-            else Counter(zip(cells, rows_support, strict=True))
-        )
+        tally: Counter[tuple[Cell, bool]]
+        if uniform and cells.count(cells[0]) == len(cells):  # one outcome (identity first)
+            tally = Counter({(cells[0], loud): len(cells)})
+        elif uniform:
+            tally = Counter({(c, loud): n for c, n in Counter(cells).items()})
+        else:
+            tally = Counter(zip(cells, rows_support, strict=True))
         for (cell, supported), n in tally.items():
             for hit, confidence in cell.loud if supported else cell.quiet:
                 counts[hit.kind] += n
