@@ -150,6 +150,8 @@ def _one_class(
         if first is None:
             return [EMPTY] * len(values)
         stand_in = column.stand_ins[name] = cell_of(first).stand_in()
+    if "" not in values:
+        return [stand_in] * len(values)
     return [stand_in if v else EMPTY for v in values]
 
 
