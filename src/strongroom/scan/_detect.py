@@ -45,7 +45,7 @@ from strongroom.scan._context import header_kinds, near
 from strongroom.scan._hit import EMPTY, Cell, Hit, Scored
 from strongroom.scan._model import KINDS, Chunk, Finding, Kind, Location
 from strongroom.scan._names import is_name_header, looks_like_name, mask_name
-from strongroom.scan._prefilter import NUMBER, Engine, Prefilter
+from strongroom.scan._prefilter import NUMBER, Engine, Prefilter, lone_run
 from strongroom.scan._report import Report
 from strongroom.scan._validate import (
     card_issuer,
@@ -211,47 +211,14 @@ def _numbers(window: str, match: re.Match[str], offset: int, out: list[Hit]) -> 
             i += 1
 
 
-_DIGIT_BYTES: Final = frozenset(b"0123456789")
-#: ASCII bytes a prefilter window never widens over (not token characters, not a gap)
-_STOP_BYTES: Final = frozenset(range(0x80)) - frozenset(
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._%+-@() "
-)
-#: ASCII bytes that let a window cross a space (digit-like characters)
-_DIGITISH_BYTES: Final = frozenset(b"0123456789+-()Xx")
-
-
-def _lone_side(data: bytes, neighbour: int, beyond: int) -> bool:
-    """Whether a window stops at the byte at ``neighbour`` (just outside a digit run): an
-    ASCII character that is neither a token character nor a space, or a space whose other
-    side (``beyond``) is not digit-like (nor a full-width character, to be safe)."""
-    if neighbour < 0 or neighbour >= len(data):
-        return True
-    byte = data[neighbour]
-    if byte == 0x20:
-        if beyond < 0 or beyond >= len(data):
-            return True
-        other = data[beyond]
-        return other < 0x80 and other not in _DIGITISH_BYTES
-    return byte in _STOP_BYTES
-
-
 def _dead_number(data: bytes, end: int) -> bool:
     """Whether the number trigger that ends at byte ``end`` of a text block is a lone run of
-    ASCII digits that fails every validation.
-
-    Its prefilter window then holds the run alone (see the window widening in
-    :mod:`strongroom.scan._prefilter`), which the number reader reads as one group
+    ASCII digits (its window holds the run alone: :func:`~strongroom.scan._prefilter.lone_run`)
+    that fails every validation. The number reader reads such a run as one group
     (:func:`_single_group`): a match that fails validation scores 0.4 at most and lends no
-    name support, so with a threshold above that the run yields nothing.
-    """
-    start = end
-    while start > 0 and data[start - 1] in _DIGIT_BYTES:
-        start -= 1
-    if start == end or not (
-        _lone_side(data, start - 1, start - 2) and _lone_side(data, end, end + 1)
-    ):
-        return False
-    return _classify(data[start:end].decode("ascii")) is None
+    name support, so with a threshold above that the run yields nothing."""
+    run = lone_run(data, end)
+    return run is not None and _classify(run) is None
 
 
 def _single_group(digits: str) -> list[Hit]:

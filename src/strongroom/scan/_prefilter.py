@@ -52,7 +52,7 @@ from typing import Any, Final, Literal
 
 from strongroom.scan._validate import fold, mobile_pattern
 
-__all__ = ["LEFT", "RIGHT", "Engine", "Prefilter", "hyperscan_available"]
+__all__ = ["LEFT", "RIGHT", "Engine", "Prefilter", "hyperscan_available", "lone_run"]
 
 Engine = Literal["auto", "hyperscan", "re"]
 
@@ -317,6 +317,42 @@ def _widen_right(text: str, i: int) -> int:
         else:
             break
     return i
+
+
+_DIGIT_BYTES: Final = frozenset(b"0123456789")
+#: ASCII bytes a window never widens over (not token characters, not a gap)
+_STOP_BYTES: Final = frozenset(range(0x80)) - frozenset(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._%+-@() "
+)
+#: ASCII bytes that let a window cross a space (digit-like characters)
+_DIGITISH_BYTES: Final = frozenset(b"0123456789+-()Xx")
+
+
+def _stops(data: bytes, neighbour: int, beyond: int) -> bool:
+    """Whether a window stops at the byte at ``neighbour`` (just outside a digit run): an
+    ASCII character that is neither a token character nor a space, or a space whose other
+    side (``beyond``) is not digit-like (nor a full-width character, to be safe); see
+    :func:`_widen_left` and :func:`_widen_right`."""
+    if neighbour < 0 or neighbour >= len(data):
+        return True
+    byte = data[neighbour]
+    if byte == 0x20:
+        if beyond < 0 or beyond >= len(data):
+            return True
+        other = data[beyond]
+        return other < 0x80 and other not in _DIGITISH_BYTES
+    return byte in _STOP_BYTES
+
+
+def lone_run(data: bytes, end: int) -> str | None:
+    """The run of ASCII digits that ends at byte ``end`` of UTF-8 ``data``, when the window
+    of a trigger there would hold that run alone (both neighbours stop it); else None."""
+    start = end
+    while start > 0 and data[start - 1] in _DIGIT_BYTES:
+        start -= 1
+    if start == end or not (_stops(data, start - 1, start - 2) and _stops(data, end, end + 1)):
+        return None
+    return data[start:end].decode("ascii")
 
 
 def _merge(spans: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
