@@ -238,3 +238,14 @@ def test_table_blocks_as_bytes_then_the_csv_module(
     whole = run([Unit(str(path))], options).findings
     ranges = run(list(plan([path], chunk_bytes=4096)), options).findings
     assert len(whole) > 1000 and ranges == whole
+
+
+def test_what_a_scanner_remembers_of_columns_is_bounded(tmp_path: Path) -> None:
+    scanner = Scanner(digest_key=KEY)
+    found = []
+    for i in range(100):  # a hundred files, each with headers of its own
+        path = tmp_path / f"t{i}.csv"
+        path.write_text(f"身份证号{i},手机{i}\n{_GOOD_ID},13812345678\n", encoding="utf-8")
+        found += [f.kind for row in read_target(path, blocks=True) for f in scanner.scan_row(row)]
+        assert len(scanner._columns) <= 64
+    assert found == ["resident_id", "mobile"] * 100

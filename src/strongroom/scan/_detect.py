@@ -119,6 +119,8 @@ _EMAIL_TRIGGER: Final = re.compile(r"[A-Za-z0-9._%+\-]@[A-Za-z0-9\-]+\.[A-Za-z]{
 _MEMO_TEXT: Final = 64
 #: ... this many at most (then the memo starts again)
 _MEMO_SIZE: Final = 65_536
+#: columns (by header) whose values a scanner remembers at once (each up to 16,384 values)
+_COLUMNS: Final = 64
 
 
 def _mask_id(digits: str) -> str:
@@ -435,6 +437,8 @@ class Scanner:
     def _column(self, context: tuple[str, ...]) -> Column:
         column = self._columns.get(context)
         if column is None:
+            if len(self._columns) >= _COLUMNS:  # many files, many headers: start again
+                self._columns.clear()
             column = self._columns[context] = Column("email" in header_kinds(context))
         return column
 
