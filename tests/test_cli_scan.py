@@ -118,7 +118,7 @@ def test_vault_lookup_counts_its_own_people_only(tmp_path: Path) -> None:
     assert ours["people_in_vault"] == 8
     assert ours["resident_ids_looked_up"] == 9 and ours["mobiles_looked_up"] == 4
     assert ours["people_by_resident_id"] == 5 and ours["people_by_mobile"] == 4
-    assert "guard issue" in ours["honeytokens"]
+    assert "planted no honeytokens" in ours["honeytokens"]
     text = runner.invoke(app, [*base, "scan", str(leak), "--vault"]).stdout
     assert "8 distinct people of this vault" in text and "honeytokens" in text
     for output in (result.stdout, text):
@@ -130,3 +130,41 @@ def test_vault_lookup_counts_its_own_people_only(tmp_path: Path) -> None:
     base[-1] = str(wrong)
     result = runner.invoke(app, [*base, "scan", str(leak), "--vault"])
     assert result.exit_code == 4, result.output
+
+
+def test_vault_lookup_recognises_planted_honeytokens(tmp_path: Path) -> None:
+    from strongroom.guard import Guard, plant
+
+    data, keys = tmp_path / "data", tmp_path / "keys"
+    with Vault.init(data, keys, "a passphrase!", argon2=UNSAFE_FAST_ARGON2) as v:
+        guard = Guard(v)
+        canaries = plant(
+            v,
+            guard.honeytokens,
+            3,
+            region="110000",
+            phone_range=guard.config.honeytoken_phones,
+            actor=Actor("custodian"),
+            purpose=Purpose("ADMIN"),
+        )
+        leaked = [
+            v.current("person", c.person_ref).fields for c in canaries[:2]
+        ]  # what a thief copied
+    secret = tmp_path / "pass"
+    secret.write_text("a passphrase!\n", encoding="utf-8")
+    secret.chmod(0o600)
+    lines = ["name,id,mobile"]
+    lines += [f"x,{f['resident_id']},{national(f['phones'][0])}" for f in leaked]
+    leak = tmp_path / "leak.csv"
+    leak.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    base = ["--data", str(data), "--keys", str(keys), "--passphrase-file", str(secret)]
+    result = runner.invoke(app, [*base, "--actor", "ana", "scan", str(leak), "--vault", "--json"])
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.stdout)["vault"]
+    assert ours["honeytoken_values_found"] == 4  # two IDs and two mobiles
+    assert "copy of this vault's data" in ours["honeytokens"]
+    assert all(f["resident_id"] not in result.stdout for f in leaked)
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id\n11010519491231002X\n", encoding="utf-8")
+    result = runner.invoke(app, [*base, "scan", str(clean), "--vault", "--json"])
+    assert json.loads(result.stdout)["vault"]["honeytokens"].startswith("none found")

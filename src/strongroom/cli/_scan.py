@@ -248,6 +248,7 @@ def _ours_json(ours: Ownership) -> dict[str, Any]:
         "people_by_resident_id": ours.by_resident_id,
         "people_by_mobile": ours.by_mobile,
         "honeytokens": ours.honeytokens,
+        "honeytoken_values_found": ours.canaries,
     }
 
 

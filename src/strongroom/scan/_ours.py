@@ -6,8 +6,10 @@ principal with the purpose ``leak-investigation``. What comes back is a count of
 records of this vault — never a record, a reference or a value: the references are compared
 in memory and dropped.
 
-Honeytokens (planted records that alarm on any read) belong to the guard layer, which has not
-landed yet; :data:`HONEYTOKENS` says so in every report.
+Honeytokens: every found resident ID and mobile is also checked against the key store's
+canary marks (``strongroom honeytokens plant``; see docs/guard.md). A canary's values exist
+nowhere but in this vault, so one in a file proves the file is a copy of the vault's data;
+the report says how many were found, never which.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from strongroom.errors import ValidationError
 from strongroom.scan._model import Kind
 from strongroom.vault import Vault
 
-__all__ = ["HONEYTOKENS", "PURPOSE", "Ownership", "look_up"]
+__all__ = ["PURPOSE", "Ownership", "look_up"]
 
 PURPOSE: Final = "leak-investigation"
-HONEYTOKENS: Final = "not checked: honeytoken checking awaits the guard issue"
 _BATCH: Final = 500
 
 
@@ -37,7 +38,21 @@ class Ownership:
     people: int  # distinct person records of this vault that hold one of them
     by_resident_id: int  # of those, found through a resident ID
     by_mobile: int  # of those, found through a mobile
-    honeytokens: str = HONEYTOKENS
+    #: found values that belong to a planted canary of this vault
+    canaries: int = 0
+    #: canary records (persons and incidents) this vault has planted
+    planted: int = 0
+
+    @property
+    def honeytokens(self) -> str:
+        if self.planted == 0:
+            return "not checked: this vault has planted no honeytokens"
+        if self.canaries == 0:
+            return f"none found (the vault has {self.planted:,} canary records)"
+        return (
+            f"{self.canaries:,} value(s) of planted canaries found: the file holds a copy "
+            "of this vault's data"
+        )
 
 
 def look_up(vault: Vault, values: Iterable[tuple[Kind, str]], *, actor: Actor) -> Ownership:
@@ -59,4 +74,21 @@ def look_up(vault: Vault, values: Iterable[tuple[Kind, str]], *, actor: Actor) -
         except ValidationError:  # a number the vault's phone type refuses: not one of ours
             continue
         by_phone.update(view.ref for view in views)
-    return Ownership(len(ids), len(phones), len(by_id | by_phone), len(by_id), len(by_phone))
+    from strongroom.guard import HONEYTOKEN_KEY, Honeytokens
+
+    canaries = Honeytokens(vault.engines()[1], vault.keyring.service_key(HONEYTOKEN_KEY))
+    planted = canaries.count()
+    canary_values = 0
+    if planted:
+        canary_values = len(canaries.known("resident_id", ids)) + len(
+            canaries.known("phone", phones)
+        )
+    return Ownership(
+        len(ids),
+        len(phones),
+        len(by_id | by_phone),
+        len(by_id),
+        len(by_phone),
+        canaries=canary_values,
+        planted=planted,
+    )
