@@ -12,6 +12,11 @@ the high-water mark of the forking process into the child's ``ru_maxrss`` across
 (``exec_mmap`` keeps the old mm's peak), so it reported this script's own size — which grows
 with the vault it just imported — not the rekey's. ``ru_maxrss`` is kept in the JSON.
 
+With ``--index`` the same two vaults then also get a blind-index rotation: the person index
+keys are rotated and ``keys rekey --index`` (the reindex job, which opens every record and
+rewrites its tokens) runs in a child process; records/s and peak RSS are reported the same
+way (no bar: the issue sets none for it).
+
 Run from the repository root: ``.venv/bin/python bench/rekey.py --persons 100000`` for a
 quick run (the default is 1,000,000).
 """
@@ -68,6 +73,23 @@ except (OSError, IndexError):
 print(json.dumps({"keys": s.keys, "seconds": sec, "peak_rss": peak, "ru_maxrss": maxrss}))
 """
 
+_INDEX_CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from _common import ACTOR, PASSPHRASE, PURPOSE
+from strongroom import Vault
+from strongroom.batch._rekey import rotate
+from strongroom.batch._reindex import reindex
+with Vault.open(Path(sys.argv[1]), Path(sys.argv[2]), PASSPHRASE) as v:
+    rotate(v, actor=ACTOR, purpose=PURPOSE, collection="person", index=True, _settle=0.0)
+    t = time.perf_counter()
+    s = reindex(v, actor=ACTOR, purpose=PURPOSE, _settle=0.0)
+    sec = time.perf_counter() - t
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(json.dumps({"records": s.records, "seconds": sec, "peak_rss": int(hwm[0].split()[1]) * 1024}))
+"""
+
 
 def build(work: Path, n: int, workers: int | None) -> tuple[Path, Path]:
     data, keys = work / f"data-{n}", work / f"keys-{n}"
@@ -79,15 +101,18 @@ def build(work: Path, n: int, workers: int | None) -> tuple[Path, Path]:
     return data, keys
 
 
-def run(data: Path, keys: Path) -> dict[str, Any]:
+def run(data: Path, keys: Path, child: str = _CHILD) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(data), str(keys), str(REPO / "bench")],
+        [sys.executable, "-c", child, str(data), str(keys), str(REPO / "bench")],
         capture_output=True,
         text=True,
         check=True,
     )
     r: dict[str, Any] = json.loads(out.stdout)
-    r["keys_per_second"] = r["keys"] / r["seconds"] if r["seconds"] else 0.0
+    n = r.get("keys", r.get("records", 0))
+    r["keys_per_second" if "keys" in r else "records_per_second"] = (
+        n / r["seconds"] if r["seconds"] else 0.0
+    )
     return r
 
 
@@ -96,8 +121,10 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=None, help="import workers (not timed)")
     ap.add_argument("--keep", action="store_true", help="keep the vaults (in a temp dir)")
+    ap.add_argument("--index", action="store_true", help="also rotate and reindex the index")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="strongroom-rekey-"))
+    reindexed: dict[str, Any] = {}
     try:
         small_n = max(args.persons // 10, 1000)
         results = {}
@@ -105,6 +132,9 @@ def main() -> None:
             data, keys = build(work, n, args.workers)
             say(f"rekey of {n:,} persons")
             results[label] = {"persons": n, **run(data, keys)}
+            if args.index:
+                say(f"index rotation and reindex of {n:,} persons")
+                reindexed[label] = {"persons": n, **run(data, keys, _INDEX_CHILD)}
             shutil.rmtree(data.parent / f"data-{n}", ignore_errors=not args.keep)
     finally:
         if not args.keep:
@@ -121,10 +151,17 @@ def main() -> None:
         f"  peak RSS {full['peak_rss'] / 1e6:.0f} MB vs {small['peak_rss'] / 1e6:.0f} MB "
         f"for {small['persons']:,} persons: {'flat' if flat else 'grows'} {verdict(flat)}"
     )
-    write_json(
-        OUT / "rekey.json",
-        {"machine": machine(), "results": results, "rate_ok": rate_ok, "memory_flat": flat},
-    )
+    doc = {"machine": machine(), "results": results, "rate_ok": rate_ok, "memory_flat": flat}
+    if reindexed:
+        big, small_ix = reindexed["full"], reindexed["small"]
+        ix_flat = big["peak_rss"] <= small_ix["peak_rss"] * BAR_FLAT[0] + BAR_FLAT[1] * 10**6
+        print(
+            f"  reindex: {big['records']:,} records in {big['seconds']:.2f} s: "
+            f"{big['records_per_second']:,.0f} records/s; peak RSS {big['peak_rss'] / 1e6:.0f} "
+            f"MB vs {small_ix['peak_rss'] / 1e6:.0f} MB: {'flat' if ix_flat else 'grows'}"
+        )
+        doc["reindex"] = {"results": reindexed, "memory_flat": ix_flat}
+    write_json(OUT / "rekey.json", doc)
 
 
 if __name__ == "__main__":

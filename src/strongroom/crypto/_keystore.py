@@ -19,8 +19,7 @@ Tables::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from strongroom.errors import KeyringError
 from strongroom.store._bulk import bulk_insert
+from strongroom.store._records import small_cache
 
 keys_metadata = sa.MetaData()
 
@@ -76,19 +76,6 @@ dek_table = sa.Table(
 #: a dek row as written: (key_id, kek, scope, scope_ref, wrapped, created_at, destroyed_at)
 DekRow = tuple[bytes, int, int, str | None, bytes, int, int | None]
 DEK_COLUMNS = ("key_id", "kek", "scope", "scope_ref", "wrapped", "created_at", "destroyed_at")
-
-
-@contextmanager
-def _small_cache(conn: sa.Connection, kib: int = 2048) -> Iterator[None]:
-    """A SQLite connection's page cache limited to ``kib`` KiB for one scan (each page is
-    read once: caching the table would only grow the process), then restored and emptied."""
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
-        conn.exec_driver_sql("PRAGMA shrink_memory")
 
 
 class KeyStore:
@@ -270,7 +257,7 @@ class KeyStore:
                     rows = conn.execute(q.group_by(d.kek))
                     return {int(k): (int(live), int(gone)) for k, live, gone in rows}
                 counts: Counter[tuple[int, int]] = Counter()
-                with _small_cache(conn):
+                with small_cache(conn):
                     cur = conn.exec_driver_sql("SELECT kek, destroyed_at IS NULL FROM dek")
                     while chunk := cur.fetchmany(10_000):
                         counts.update((int(k), int(live)) for k, live in chunk)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +46,19 @@ _PRESENT = sa.select(blind_index.c.token, blind_index.c.record_id).where(
     blind_index.c.token.in_(sa.bindparam("tokens", expanding=True))
 )
 _PRESENT_CHUNK = 5000
+
+
+@contextmanager
+def small_cache(conn: sa.Connection, kib: int = 2048) -> Iterator[None]:
+    """A SQLite connection's page cache limited to ``kib`` KiB for one scan that reads each
+    page once (caching the table would only grow the process), then restored and emptied."""
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+        conn.exec_driver_sql("PRAGMA shrink_memory")
 
 
 class RecordStore:
@@ -227,14 +242,22 @@ class RecordStore:
             raise StoreError("the record database could not be read") from exc
 
     def counts(self) -> dict[str, int]:
-        q = (
-            sa.select(_R.collection, sa.func.count())
-            .where(_R.state == STATE_CURRENT)
-            .group_by(_R.collection)
-        )
+        """Current records per collection, in constant memory: SQLite has no hash aggregate,
+        and its ``GROUP BY collection`` sorts every row — in memory, with ``temp_store=
+        MEMORY`` (115 MB for a million records) — so there the rows are streamed and counted
+        here through a small page cache (about 0.3 s per million)."""
         try:
             with self.engine.connect() as conn:
-                return {c: int(n) for c, n in conn.execute(q)}
+                if self.dialect != "sqlite":
+                    q = sa.select(_R.collection, sa.func.count()).where(_R.state == STATE_CURRENT)
+                    return {c: int(n) for c, n in conn.execute(q.group_by(_R.collection))}
+                counts: Counter[str] = Counter()
+                with small_cache(conn):
+                    sql = f"SELECT collection FROM records WHERE state = {STATE_CURRENT}"  # noqa: S608
+                    cur = conn.exec_driver_sql(sql)
+                    while chunk := cur.fetchmany(10_000):
+                        counts.update(c for (c,) in chunk)
+                return dict(counts)
         except SQLAlchemyError as exc:
             raise StoreError("the record database could not be read") from exc
 
