@@ -523,13 +523,6 @@ class Gate:
             self._denied(ask, "search", coll.name, exc, purpose)
             raise
         detail: dict[str, Any] = {"index": spec.name}
-        if self.guard is not None:  # a spent quota: nothing more this window, not even a search
-            spent = self.guard.spent(ask.principal.id, ask.principal.role)
-            if spent is not None:
-                self._refuse(
-                    ask, self.entry(ask, "search", coll.name, purpose=purpose, detail=detail), spent
-                )
-                raise spent
         region = ask.principal.region
         spec, values, rows = self.vault.candidates(coll, criteria, [region] if region else [])
         page = self._page(ask, purpose, coll, spec, values, rows, after, limit, decision)

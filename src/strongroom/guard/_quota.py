@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from strongroom.audit._log import _driver_sql
 from strongroom.errors import StrongroomError
 from strongroom.guard._tables import guard_counters, guard_subjects
 
@@ -89,26 +90,50 @@ class Quotas:
         return now_ms // length * length
 
     def _bump(self, conn: sa.Connection, principal: str, metric: str, window: int, n: int) -> int:
-        ins = _insert(conn)(guard_counters).values(
-            principal_id=principal, metric=metric, window=window, count=n
-        )
-        stmt = ins.on_conflict_do_update(
-            index_elements=["principal_id", "metric", "window"],
-            set_={"count": guard_counters.c.count + n},
-        ).returning(guard_counters.c.count)
-        return int(conn.execute(stmt).scalar_one())
+        """Add ``n`` to one counter; its new value."""
+        return self._bump_many(conn, principal, [(metric, window, n)])[(metric, window)]
 
+    @staticmethod
+    def _bump_many(
+        conn: sa.Connection, principal: str, rows: Sequence[tuple[str, int, int]]
+    ) -> dict[tuple[str, int], int]:
+        """Add to several counters in one statement (constant SQL straight to the driver: this
+        runs in every read's transaction); their new values by (metric, window)."""
+        values = ", ".join(["(?, ?, ?, ?)"] * len(rows))
+        params: list[Any] = []
+        for metric, window, n in rows:
+            params += [principal, metric, window, n]
+        found = _driver_sql(
+            conn,
+            # only "(?, ?, ?, ?)" placeholders are joined into the text
+            f'INSERT INTO guard_counters (principal_id, metric, "window", count) VALUES {values}'  # noqa: S608
+            ' ON CONFLICT (principal_id, metric, "window") DO UPDATE'
+            " SET count = guard_counters.count + excluded.count"
+            ' RETURNING metric, "window", count',
+            tuple(params),
+        ).fetchall()
+        return {(str(m), int(w)): int(c) for m, w, c in found}
+
+    @staticmethod
     def _new_subjects(
-        self, conn: sa.Connection, principal: str, day: int, subjects: Sequence[bytes]
+        conn: sa.Connection, principal: str, day: int, subjects: Sequence[bytes]
     ) -> int:
+        """Note the subjects released today; how many were new."""
         unique = list(dict.fromkeys(subjects))
         if not unique:
             return 0
-        ins = _insert(conn)(guard_subjects)
-        stmt = ins.values(
-            [{"principal_id": principal, "day": day, "subject": s} for s in unique]
-        ).on_conflict_do_nothing()
-        return len(conn.execute(stmt.returning(guard_subjects.c.subject)).fetchall())
+        values = ", ".join(["(?, ?, ?)"] * len(unique))
+        params: list[Any] = []
+        for s in unique:
+            params += [principal, day, s]
+        return len(
+            _driver_sql(
+                conn,
+                f"INSERT INTO guard_subjects (principal_id, day, subject) VALUES {values}"  # noqa: S608
+                " ON CONFLICT DO NOTHING RETURNING subject",
+                tuple(params),
+            ).fetchall()
+        )
 
     def count(
         self,
@@ -119,26 +144,39 @@ class Quotas:
         now: datetime,
     ) -> None:
         """Count ``usage`` for ``principal`` in ``conn``'s transaction; raise
-        :class:`QuotaExceededError` (the caller rolls back) when a limit is passed."""
+        :class:`QuotaExceededError` (the caller rolls back) when a limit is passed — or when
+        a quota this request does not add to is already spent, so that a principal who spent
+        one gets nothing more (not even a search that misses) until its window renews. (The
+        distinct-persons quota is the exception: persons already released today may be
+        released again.)
+
+        Every limited counter is in the one upsert (those this request does not add to with
+        0), so its RETURNING clause is also the check of spent quotas: one statement."""
         if not limits:
             return
         now_ms = int(now.timestamp() * 1000)
-        bumps: list[tuple[str, int]] = []
-        if usage.released:
-            bumps += [(q, usage.released) for q in METRICS if q.startswith("released_")]
+        adds = {
+            "released_per_minute": usage.released,
+            "released_per_hour": usage.released,
+            "released_per_day": usage.released,
+            "misses_per_hour": 1 if usage.miss else 0,
+            "subjects_per_day": 0,
+        }
         if usage.subjects and "subjects_per_day" in limits:
-            fresh = self._new_subjects(conn, principal, self.window(now_ms, DAY), usage.subjects)
-            if fresh:
-                bumps.append(("subjects_per_day", fresh))
-        if usage.miss:
-            bumps.append(("misses_per_hour", 1))
-        for quota, n in bumps:
-            limit = limits.get(quota)
-            if limit is None:
-                continue
+            day = self.window(now_ms, DAY)
+            adds["subjects_per_day"] = self._new_subjects(conn, principal, day, usage.subjects)
+        wanted = [q for q in METRICS if q in limits]
+        rows = []
+        for quota in wanted:
             metric, length = METRICS[quota]
-            start = self.window(now_ms, length)
-            if self._bump(conn, principal, metric, start, n) > limit:
+            rows.append((metric, self.window(now_ms, length), adds[quota]))
+        counts = self._bump_many(conn, principal, rows)
+        for quota, (metric, start, n) in zip(wanted, rows, strict=True):
+            count, limit = counts[(metric, start)], limits[quota]
+            # distinct persons: someone already released today may be read again
+            spent = n == 0 and count >= limit and quota != "subjects_per_day"
+            if count > limit or spent:
+                length = METRICS[quota][1]
                 raise QuotaExceededError(quota, limit, max(1, (start + length - now_ms) // 1000))
 
     def spent(
@@ -154,15 +192,16 @@ class Quotas:
             for quota, (metric, length) in METRICS.items()
             if quota in limits
         }
-        t = guard_counters
-        rows = conn.execute(
-            sa.select(t.c.metric, t.c.window, t.c.count).where(
-                t.c.principal_id == principal,
-                t.c.window.in_(sorted({w for _m, w in wanted})),
-            )
+        windows = sorted({w for _m, w in wanted})
+        marks = ", ".join(["?"] * len(windows))
+        rows = _driver_sql(
+            conn,
+            'SELECT metric, "window", count FROM guard_counters'  # noqa: S608 - placeholders only
+            f' WHERE principal_id = ? AND "window" IN ({marks})',
+            (principal, *windows),
         ).fetchall()
         for metric, window, count in rows:
-            quota = wanted.get((metric, int(window)))
+            quota = wanted.get((str(metric), int(window)))
             if quota is not None and int(count) >= limits[quota]:
                 length = METRICS[quota][1]
                 return QuotaExceededError(
