@@ -16,10 +16,10 @@ from strongroom import Client, Vault
 from strongroom.api import create_app
 from strongroom.guard import GuardConfig, QuotaExceededError
 from strongroom.guard._detect import Detectors
-from strongroom.synth import generate_persons
 from tests._server import serving
 from tests._world import REGION, World, build_world, incident
 from tests.conftest import ACTOR, PURPOSE
+from tests.test_guard_scenarios import persons_in_region
 
 pytestmark = pytest.mark.slow
 
@@ -63,23 +63,7 @@ def url(world: World) -> Iterator[str]:
 
 
 def _setup(vault: Vault, world: World, url: str) -> tuple[list[Any], dict[str, list[Client]]]:
-    people = []
-    for p in generate_persons(2000, seed=23):
-        people.append(
-            vault.put(
-                "person",
-                {
-                    "name": p.name,
-                    "resident_id": p.resident_id,
-                    "phones": list(p.phones),
-                    "date_of_birth": p.date_of_birth,
-                    "sex": p.sex,
-                    "region": REGION,
-                },
-                actor=ACTOR,
-                purpose=PURPOSE,
-            )
-        )
+    people = persons_in_region(vault, 2000, seed=23)
     for i, case in enumerate(CASES):  # each case names five persons
         for p in people[i * 5 : i * 5 + 5]:
             vault.put("incident", incident(p.ref, case), actor=ACTOR, purpose=PURPOSE)

@@ -54,7 +54,8 @@ def _client(url: str, world: World, role: str, purpose: str, case: str | None = 
     return Client(url, world.tokens[role], purpose=purpose, case_ref=case)
 
 
-def _persons(vault: Vault, n: int, seed: int) -> list[Any]:
+def persons_in_region(vault: Vault, n: int, seed: int) -> list[Any]:
+    """``n`` synthetic persons written to the vault, all in the test principals' region."""
     out = []
     for p in generate_persons(n, seed=seed):
         out.append(
@@ -86,7 +87,7 @@ def _wait_for(find: Any, timeout: float = 1.0) -> Any:
 
 
 def test_a_rogue_call_taker_is_stopped(url: str, world: World, vault: Vault) -> None:
-    people = _persons(vault, 80, seed=11)
+    people = persons_in_region(vault, 80, seed=11)
     released = 0
 
     def enumerate_people(rogue: Client) -> None:

@@ -757,34 +757,28 @@ class Gate:
     def protect(self, ask: Ask, ref: str, category: str, reason: str) -> None:
         """Mark a person of the supervisor's region as protected (reason stored sealed)."""
         guard = self._guarded()
-        purpose = self._require_role(ask, frozenset({"supervisor"}), "protecting a person")
-        view = self._current("person", ref)
-        if view.region != ask.principal.region:
-            exc = DeniedError("a supervisor protects persons of their own region only")
-            self._denied(ask, "update", "person", exc, purpose, [view.ref])
-            raise exc
-        guard.protection.mark(id_of(view.ref), category, reason, ask.principal.id)
-        self.vault.audit.append(
-            self.entry(
-                ask,
-                "update",
-                "person",
-                purpose=purpose,
-                refs=[view.ref],
-                subjects=self._subjects(view),
-                detail={"op": "protect"},
-            )
+        self._change_protection(
+            ask,
+            ref,
+            "protect",
+            lambda rid: guard.protection.mark(rid, category, reason, ask.principal.id),
         )
 
     def unprotect(self, ask: Ask, ref: str) -> None:
+        """Lift a person's protection (a supervisor of the person's region)."""
         guard = self._guarded()
-        purpose = self._require_role(ask, frozenset({"supervisor"}), "lifting a protection")
+        self._change_protection(ask, ref, "unprotect", guard.protection.unmark)
+
+    def _change_protection(
+        self, ask: Ask, ref: str, op: str, change: Callable[[bytes], None]
+    ) -> None:
+        purpose = self._require_role(ask, frozenset({"supervisor"}), f"{op}ing a person")
         view = self._current("person", ref)
         if view.region != ask.principal.region:
-            exc = DeniedError("a supervisor lifts protections in their own region only")
+            exc = DeniedError(f"a supervisor may {op} persons of their own region only")
             self._denied(ask, "update", "person", exc, purpose, [view.ref])
             raise exc
-        guard.protection.unmark(id_of(view.ref))
+        change(id_of(view.ref))
         self.vault.audit.append(
             self.entry(
                 ask,
@@ -793,7 +787,7 @@ class Gate:
                 purpose=purpose,
                 refs=[view.ref],
                 subjects=self._subjects(view),
-                detail={"op": "unprotect"},
+                detail={"op": op},
             )
         )
 
