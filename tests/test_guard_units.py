@@ -112,10 +112,14 @@ def test_quota_counts_and_refuses_and_the_refusal_rolls_back(vault: Vault) -> No
         g.admit(conn, "ct-1", "call_taker", Usage(released=1))
     assert err.value.quota == "released_per_minute" and err.value.limit == 3
     assert 1 <= err.value.retry_after <= 60
-    assert g.spent("ct-1", "call_taker") is not None  # at the limit: nothing more
-    assert g.spent("ct-2", "call_taker") is None  # per principal
+    # at the limit: nothing more, not even a request that releases nothing (a missed search)
+    with pytest.raises(QuotaExceededError), g.engine.begin() as conn:
+        g.admit(conn, "ct-1", "call_taker", Usage(miss=True))
+    with g.engine.begin() as conn:  # per principal
+        g.admit(conn, "ct-2", "call_taker", Usage(miss=True))
     clock.now += timedelta(minutes=1)
-    assert g.spent("ct-1", "call_taker") is None  # a new window
+    with g.engine.begin() as conn:  # a new window
+        g.admit(conn, "ct-1", "call_taker", Usage(miss=True))
     with g.engine.begin() as conn:
         g.admit(conn, "ct-1", "call_taker", Usage(released=3))
 

@@ -79,13 +79,6 @@ class Guard:
         if limits:
             self.quotas.count(conn, principal_id, limits, usage, self._clock())
 
-    def spent(self, principal_id: str, role: str) -> QuotaExceededError | None:
-        limits = self.limits(principal_id, role)
-        if not limits:
-            return None
-        with self.engine.connect() as conn:
-            return self.quotas.spent(conn, principal_id, limits, self._clock())
-
     def refused(self, principal_id: str, exc: QuotaExceededError, request_id: str) -> Alert:
         """The alert for a refused request: one per principal, quota and window (later
         refusals in the same window add nothing but their audit entries)."""

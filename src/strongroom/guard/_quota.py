@@ -179,36 +179,6 @@ class Quotas:
                 length = METRICS[quota][1]
                 raise QuotaExceededError(quota, limit, max(1, (start + length - now_ms) // 1000))
 
-    def spent(
-        self, conn: sa.Connection, principal: str, limits: dict[str, int], now: datetime
-    ) -> QuotaExceededError | None:
-        """The first quota already at its limit (checked before a search runs: a principal
-        who spent a quota gets nothing more until the window renews)."""
-        if not limits:
-            return None
-        now_ms = int(now.timestamp() * 1000)
-        wanted = {
-            (metric, self.window(now_ms, length)): quota
-            for quota, (metric, length) in METRICS.items()
-            if quota in limits
-        }
-        windows = sorted({w for _m, w in wanted})
-        marks = ", ".join(["?"] * len(windows))
-        rows = _driver_sql(
-            conn,
-            'SELECT metric, "window", count FROM guard_counters'  # noqa: S608 - placeholders only
-            f' WHERE principal_id = ? AND "window" IN ({marks})',
-            (principal, *windows),
-        ).fetchall()
-        for metric, window, count in rows:
-            quota = wanted.get((str(metric), int(window)))
-            if quota is not None and int(count) >= limits[quota]:
-                length = METRICS[quota][1]
-                return QuotaExceededError(
-                    quota, limits[quota], max(1, (int(window) + length - now_ms) // 1000)
-                )
-        return None
-
     def prune(self, conn: sa.Connection, now: datetime, keep_days: int = 35) -> None:
         """Forget counters and subject rows older than ``keep_days`` (day counters are kept
         that long as the detectors' baseline)."""
