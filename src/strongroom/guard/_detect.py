@@ -51,7 +51,6 @@ import json
 import logging
 import os
 import statistics
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -62,6 +61,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from strongroom._periodic import Periodic
 from strongroom.audit._entry import iso_ms, parse_ms
 from strongroom.audit._log import AuditLog
 from strongroom.audit._tables import audit_entries, audit_subjects
@@ -761,9 +761,12 @@ def _summary(kind: str, count: int, threshold: int) -> str:
     return f"{count} {what} (threshold {threshold})"
 
 
-class DetectorRunner:
+class DetectorRunner(Periodic):
     """Runs :meth:`Detectors.run_once` every ``interval`` seconds in a daemon thread.
     Failures are logged (by type) and retried on the next tick."""
+
+    name = "guard-detectors"
+    retried = (StrongroomError, SQLAlchemyError)
 
     def __init__(
         self,
@@ -773,38 +776,27 @@ class DetectorRunner:
         maintenance: Callable[[], None] | None = None,
         maintenance_every: float = 3600.0,
     ) -> None:
+        super().__init__(interval, log)
         self.detectors = detectors
-        self.interval = interval
-        #: called once at start and then every ``maintenance_every`` seconds (pruning
+        #: called at the first tick and then every ``maintenance_every`` seconds (pruning
         #: old quota counters)
         self._maintenance = maintenance
         self._maintenance_every = maintenance_every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._last_maintenance = -1e18
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="guard-detectors", daemon=True)
-        self._thread.start()
+    def tick(self) -> None:
+        now = time.monotonic()
+        if (
+            self._maintenance is not None
+            and now - self._last_maintenance >= self._maintenance_every
+        ):
+            self._last_maintenance = now
+            self._maintenance()
+        self.detectors.run_once()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        super().stop()
         try:
             self.detectors.release()
         except (StrongroomError, SQLAlchemyError) as exc:
             log.warning("guard detectors: the lease was not released (%s)", type(exc).__name__)
-
-    def _run(self) -> None:
-        last_maintenance = -1e18
-        while not self._stop.wait(self.interval):
-            try:
-                if (
-                    self._maintenance is not None
-                    and time.monotonic() - last_maintenance >= self._maintenance_every
-                ):
-                    last_maintenance = time.monotonic()
-                    self._maintenance()
-                self.detectors.run_once()
-            except (StrongroomError, SQLAlchemyError) as exc:
-                log.error("guard detectors failed (%s); will retry", type(exc).__name__)
